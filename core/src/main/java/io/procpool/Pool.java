@@ -1,0 +1,433 @@
+package io.procpool;
+
+import static com.google.common.base.Preconditions.checkArgument;
+import static java.util.Objects.requireNonNull;
+
+import com.google.common.collect.ImmutableList;
+import com.google.common.collect.ImmutableMap;
+import com.google.common.util.concurrent.ListenableFuture;
+import io.procpool.internal.dispatch.Maps;
+import io.procpool.internal.dispatch.PoolConfig;
+import io.procpool.internal.dispatch.PoolCore;
+import io.procpool.internal.supervisor.JvmCommand;
+import io.procpool.internal.supervisor.JvmLauncher;
+import io.procpool.internal.supervisor.WorkerLauncher;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.stream.Stream;
+
+/**
+ * A pool of worker JVMs that run {@link Task}s: Java's answer to Python's {@code multiprocessing.Pool}
+ * and {@code ProcessPoolExecutor}.
+ *
+ * <p>{@link #builder()}{@code ...build()} starts the workers, each a direct child process of this JVM
+ * connected back to it by a gRPC stream on loopback. Tasks are queued, sent to workers a few at a time,
+ * and run one at a time per worker; their results complete {@link ListenableFuture}s.
+ *
+ * <p>What callers may rely on:
+ *
+ * <ul>
+ *   <li>A task that throws fails its future with an {@link ExecutionException} whose cause is the task's
+ *       exception (re-created with its class when it can be, else a {@link RemoteTaskException}), with
+ *       the worker-side stack trace.
+ *   <li>A worker that dies while running a task fails that task with {@link WorkerCrashedException}
+ *       (unless {@code maxRetries} allows a re-run); tasks it had been sent but not started run
+ *       elsewhere. The worker is replaced and every other task goes on.
+ *   <li>Futures are completed on the pool's transport threads. Listeners added with a direct executor
+ *       run there too, so keep them short.
+ *   <li>If this JVM dies, even by SIGKILL, every worker exits by itself within a few seconds.
+ * </ul>
+ *
+ * <p>This class is thread-safe.
+ */
+public final class Pool implements AutoCloseable {
+  private final PoolCore core;
+
+  private Pool(PoolCore core) {
+    this.core = core;
+  }
+
+  /** Starts building a pool. */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /**
+   * Runs {@code task} on {@code input} in a worker.
+   *
+   * @throws RejectedExecutionException if the pool is shut down
+   */
+  public <I, O> ListenableFuture<O> submit(Task<I, O> task, I input) {
+    requireNonNull(task, "task");
+    return core.enqueue(task, java.util.Collections.singletonList(input), true);
+  }
+
+  /**
+   * Applies {@code task} to every input, in parallel across the workers, and returns the outputs in input
+   * order. Inputs are sent in chunks (about four per worker) so that small tasks are cheap.
+   *
+   * @throws ExecutionException with the first task failure as its cause
+   * @throws InterruptedException if interrupted while waiting; the map's tasks are then cancelled
+   */
+  public <I, O> List<O> map(Task<I, O> task, Iterable<? extends I> inputs)
+      throws ExecutionException, InterruptedException {
+    ListenableFuture<List<O>> f = mapAsync(task, inputs);
+    try {
+      return f.get();
+    } catch (InterruptedException e) {
+      f.cancel(true);
+      throw e;
+    }
+  }
+
+  /**
+   * Like {@link #map} but returns at once. The future fails with the first task failure (and the rest of
+   * the map is cancelled); cancelling it cancels every task of the map.
+   */
+  public <I, O> ListenableFuture<List<O>> mapAsync(Task<I, O> task, Iterable<? extends I> inputs) {
+    requireNonNull(task, "task");
+    requireNonNull(inputs, "inputs");
+    List<I> list = new ArrayList<>(inputs instanceof Collection<?> c ? c.size() : 16);
+    for (I in : inputs) {
+      list.add(in);
+    }
+    return Maps.mapAsync(core, task, list);
+  }
+
+  /**
+   * A lazy, ordered map: inputs are read from {@code inputs} only as results are consumed, with bounded
+   * read-ahead, so an infinite input works. A failed task surfaces, when the stream reaches it, as an
+   * {@link com.google.common.util.concurrent.UncheckedExecutionException} whose cause is the task's
+   * exception; nothing is yielded after it. Closing the stream cancels the tasks still outstanding.
+   */
+  public <I, O> Stream<O> imap(Task<I, O> task, Iterable<? extends I> inputs) {
+    requireNonNull(task, "task");
+    requireNonNull(inputs, "inputs");
+    @SuppressWarnings("unchecked")
+    Iterable<I> in = (Iterable<I>) inputs;
+    return Maps.imap(core, task, in, true);
+  }
+
+  /** Like {@link #imap} but yields results in completion order. */
+  public <I, O> Stream<O> imapUnordered(Task<I, O> task, Iterable<? extends I> inputs) {
+    requireNonNull(task, "task");
+    requireNonNull(inputs, "inputs");
+    @SuppressWarnings("unchecked")
+    Iterable<I> in = (Iterable<I>) inputs;
+    return Maps.imap(core, task, in, false);
+  }
+
+  /** A snapshot of the workers, one per index. */
+  public List<WorkerInfo> workers() {
+    return core.workers();
+  }
+
+  /** Counters of the pool and figures of each worker (reported on its heartbeat). */
+  public PoolStats stats() {
+    return core.stats();
+  }
+
+  /**
+   * Stops accepting tasks ({@link RejectedExecutionException} from then on); queued and running tasks
+   * finish; then the workers exit. Returns at once; see {@link #join()}.
+   */
+  public void shutdown() {
+    core.shutdown();
+  }
+
+  /** Kills every worker now; every unfinished future is cancelled, running ones included. */
+  public void shutdownNow() {
+    core.shutdownNow();
+  }
+
+  /**
+   * Waits until every worker's process has exited.
+   *
+   * @throws IllegalStateException if neither {@link #shutdown()} nor {@link #shutdownNow()} was called
+   */
+  public void join() throws InterruptedException {
+    core.join();
+  }
+
+  /** Waits up to {@code timeout} for every worker to exit; true once all have (false before shutdown). */
+  public boolean awaitTermination(Duration timeout) {
+    requireNonNull(timeout, "timeout");
+    return core.awaitTermination(timeout);
+  }
+
+  public boolean isShutdown() {
+    return core.isShutdown();
+  }
+
+  public boolean isTerminated() {
+    return core.isTerminated();
+  }
+
+  /** {@link #shutdown()}, then waits for every worker to exit. */
+  @Override
+  public void close() {
+    shutdown();
+    boolean interrupted = false;
+    while (true) {
+      try {
+        join();
+        break;
+      } catch (InterruptedException e) {
+        interrupted = true;
+      }
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  @Override
+  public String toString() {
+    return core.toString();
+  }
+
+  /**
+   * Builds a {@link Pool}. Every setter checks its argument at once; {@link #build()} copies the settings,
+   * so a builder may be reused.
+   */
+  public static final class Builder {
+    private int workers = Runtime.getRuntime().availableProcessors();
+    private final List<String> jvmOptions = new ArrayList<>();
+    private long maxTasksPerWorker;
+    private Duration taskTimeout;
+    private int maxRetries;
+    private Task<Integer, ?> initializer;
+    private Path javaExecutable;
+    private String classpath;
+    private final Map<String, String> environment = new LinkedHashMap<>();
+    private Path workingDirectory;
+    private String name = "procpool";
+    private WorkerOutput output = WorkerOutput.INHERIT;
+    private String serialFilter = "";
+    private Duration startTimeout = Duration.ofSeconds(60);
+    private Duration heartbeatInterval = Duration.ofMillis(500);
+    private Duration heartbeatTimeout = Duration.ofSeconds(10);
+    private Duration cancelGracePeriod = Duration.ofSeconds(2);
+    private WorkerLauncher launcher;
+
+    private Builder() {}
+
+    /** Number of worker JVMs. Default: {@link Runtime#availableProcessors()}. */
+    public Builder workers(int workers) {
+      checkArgument(workers >= 1, "workers is %s, but must be at least 1", workers);
+      this.workers = workers;
+      return this;
+    }
+
+    /**
+     * Extra options for every worker JVM, such as {@code -Xmx256m} or {@code -Dk=v}, added after the
+     * defaults ({@code -XX:+UseSerialGC} unless a collector is named, {@code -XX:+ExitOnOutOfMemoryError})
+     * so they win. Default: none.
+     */
+    public Builder jvmOptions(String... options) {
+      requireNonNull(options, "options");
+      for (String o : options) {
+        requireNonNull(o, "jvmOptions contains null");
+        checkArgument(!o.isBlank(), "jvmOptions contains a blank option");
+      }
+      jvmOptions.addAll(List.of(options));
+      return this;
+    }
+
+    /**
+     * A worker is replaced after running this many task inputs (each element of a map counts). Default:
+     * unlimited (0).
+     */
+    public Builder maxTasksPerWorker(long max) {
+      checkArgument(max >= 1, "maxTasksPerWorker is %s, but must be at least 1", max);
+      this.maxTasksPerWorker = max;
+      return this;
+    }
+
+    /**
+     * Longest time one task may run on its worker (its wait in the queue does not count). A task over it
+     * fails with {@link TaskTimeoutException}, and its worker is killed and replaced. Default: none.
+     * With a timeout, maps send one input per task.
+     */
+    public Builder taskTimeout(Duration timeout) {
+      requireNonNull(timeout, "taskTimeout");
+      checkArgument(
+          !timeout.isNegative() && !timeout.isZero(), "taskTimeout is %s, but must be positive", timeout);
+      this.taskTimeout = timeout;
+      return this;
+    }
+
+    /**
+     * How many more times to run a task whose worker died while running it (never one that threw). After
+     * n+1 deaths the task fails with {@link WorkerCrashedException} naming every attempt. Default: 0,
+     * since a crashed task may have had side effects.
+     */
+    public Builder maxRetries(int retries) {
+      checkArgument(retries >= 0, "maxRetries is %s, but must be at least 0", retries);
+      this.maxRetries = retries;
+      return this;
+    }
+
+    /**
+     * Runs once in each worker (argument: the worker index) before its first task, replacements
+     * included. If it throws while the pool is being built, {@link #build()} throws. Default: none.
+     */
+    public Builder initializer(Task<Integer, ?> initializer) {
+      this.initializer = requireNonNull(initializer, "initializer");
+      return this;
+    }
+
+    /** The java executable for workers. Default: this JVM's own. */
+    public Builder javaExecutable(Path java) {
+      requireNonNull(java, "javaExecutable");
+      checkArgument(
+          java.toFile().canExecute(), "javaExecutable %s does not exist or is not executable", java);
+      this.javaExecutable = java;
+      return this;
+    }
+
+    /** Runs workers with the JDK or JRE at {@code javaHome} ({@code javaHome/bin/java}). */
+    public Builder javaHome(Path javaHome) {
+      requireNonNull(javaHome, "javaHome");
+      return javaExecutable(javaHome.resolve("bin").resolve("java"));
+    }
+
+    /**
+     * The workers' classpath. Default: this JVM's {@code java.class.path}. Needed when this JVM's
+     * classpath does not hold the task classes, as under {@code mvn exec:java}.
+     */
+    public Builder classpath(String classpath) {
+      requireNonNull(classpath, "classpath");
+      checkArgument(!classpath.isBlank(), "classpath is blank");
+      this.classpath = classpath;
+      return this;
+    }
+
+    /** Adds an environment variable for workers (they inherit this JVM's environment besides). */
+    public Builder environment(String key, String value) {
+      requireNonNull(key, "key");
+      requireNonNull(value, "value");
+      environment.put(key, value);
+      return this;
+    }
+
+    /** The workers' working directory. Default: this JVM's. */
+    public Builder workingDirectory(Path dir) {
+      requireNonNull(dir, "workingDirectory");
+      checkArgument(dir.toFile().isDirectory(), "workingDirectory %s is not a directory", dir);
+      this.workingDirectory = dir;
+      return this;
+    }
+
+    /** Prefix for the pool's thread names and log lines. Default: "procpool". */
+    public Builder name(String name) {
+      requireNonNull(name, "name");
+      checkArgument(name.matches("[A-Za-z0-9._-]{1,64}"), "name %s must be 1-64 of [A-Za-z0-9._-]", name);
+      this.name = name;
+      return this;
+    }
+
+    /** Where worker stdout and stderr go. Default: {@link WorkerOutput#INHERIT}. */
+    public Builder workerOutput(WorkerOutput output) {
+      this.output = requireNonNull(output, "workerOutput");
+      return this;
+    }
+
+    /**
+     * Extra {@link java.io.ObjectInputFilter} patterns (e.g. {@code "!com.example.Unsafe;com.example.**"})
+     * applied, in both the parent and the workers, before the default resource limits to every value that
+     * travels by Java serialization. Default: only the limits.
+     */
+    public Builder serialFilter(String pattern) {
+      requireNonNull(pattern, "serialFilter");
+      java.io.ObjectInputFilter.Config.createFilter(pattern); // Throws IllegalArgumentException if bad.
+      this.serialFilter = pattern;
+      return this;
+    }
+
+    /** How long a worker may take to start and connect. Default: 60 s. */
+    public Builder startTimeout(Duration timeout) {
+      requireNonNull(timeout, "startTimeout");
+      checkArgument(!timeout.isNegative() && !timeout.isZero(), "startTimeout is %s, but must be positive", timeout);
+      this.startTimeout = timeout;
+      return this;
+    }
+
+    /**
+     * How often workers report they are alive, and how long a worker may stay silent before it is deemed
+     * hung (stopped, stalled in GC, deadlocked) and replaced. Default: 500 ms and 10 s.
+     */
+    public Builder heartbeat(Duration interval, Duration timeout) {
+      requireNonNull(interval, "interval");
+      requireNonNull(timeout, "timeout");
+      checkArgument(interval.toMillis() >= 10, "heartbeat interval is %s, but must be at least 10 ms", interval);
+      checkArgument(
+          timeout.compareTo(interval.multipliedBy(2)) >= 0,
+          "heartbeat timeout is %s, but must be at least twice the interval %s",
+          timeout,
+          interval);
+      this.heartbeatInterval = interval;
+      this.heartbeatTimeout = timeout;
+      return this;
+    }
+
+    /**
+     * How long a cancelled running task may take to stop after its thread is interrupted before its
+     * worker is killed and replaced. Default: 2 s.
+     */
+    public Builder cancelGracePeriod(Duration grace) {
+      requireNonNull(grace, "cancelGracePeriod");
+      checkArgument(!grace.isNegative(), "cancelGracePeriod is %s, but must not be negative", grace);
+      this.cancelGracePeriod = grace;
+      return this;
+    }
+
+    /** Replaces the launcher (tests run workers as threads this way). */
+    Builder launcher(WorkerLauncher launcher) {
+      this.launcher = requireNonNull(launcher, "launcher");
+      return this;
+    }
+
+    /**
+     * Starts the workers concurrently and waits until all are ready.
+     *
+     * @throws WorkerStartException if a worker cannot start (its JVM failed, it did not connect in time,
+     *     or the initializer threw); its cause chain holds the reason. No process is left behind.
+     */
+    public Pool build() {
+      JvmCommand command =
+          new JvmCommand(
+              javaExecutable != null ? javaExecutable : JvmCommand.currentJava(),
+              ImmutableList.copyOf(jvmOptions),
+              classpath != null ? classpath : System.getProperty("java.class.path"),
+              ImmutableMap.copyOf(environment),
+              workingDirectory);
+      PoolConfig config =
+          new PoolConfig(
+              name,
+              workers,
+              command,
+              output == WorkerOutput.INHERIT ? JvmLauncher.OutputMode.INHERIT : JvmLauncher.OutputMode.DISCARD,
+              maxTasksPerWorker,
+              taskTimeout,
+              maxRetries,
+              initializer,
+              startTimeout,
+              heartbeatInterval,
+              heartbeatTimeout,
+              cancelGracePeriod,
+              serialFilter,
+              launcher);
+      PoolCore core = new PoolCore(config);
+      core.start();
+      return new Pool(core);
+    }
+  }
+}

@@ -1,0 +1,168 @@
+package io.procpool;
+
+import static java.util.Objects.requireNonNull;
+
+import io.procpool.internal.codec.ValueCodec;
+import io.procpool.internal.supervisor.JvmCommand;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.Serializable;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.List;
+import java.util.OptionalInt;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One worker JVM running one target, like Python's {@code multiprocessing.Process}.
+ *
+ * <pre>{@code
+ * WorkerProcess p = WorkerProcess.start(Hello::f, "bob");
+ * p.join();
+ * }</pre>
+ *
+ * <p>The JVM is a direct child of this one, with this JVM's java and classpath; its stdout and stderr
+ * are this JVM's. It exits with 0 when the target returns, with 1 (stack trace on its stderr) when the
+ * target throws, with n after {@code System.exit(n)}. If this JVM dies, even by SIGKILL, the child
+ * exits by itself within a few seconds. This class is thread-safe.
+ */
+public final class WorkerProcess {
+  /** Default ObjectInputFilter limits for the target and its argument. */
+  private static final String FILTER = "maxdepth=1000;maxrefs=50000000";
+
+  /**
+   * What a {@link WorkerProcess} runs. Lambdas and method references targeting it are serializable; a
+   * method that returns a value fits too (the value is discarded).
+   */
+  @FunctionalInterface
+  public interface Target<I> extends Serializable {
+    void run(I argument) throws Exception;
+  }
+
+  private final Process process;
+
+  private WorkerProcess(Process process) {
+    this.process = process;
+  }
+
+  /**
+   * Starts a JVM that runs {@code target.run(argument)}; returns once the JVM process exists.
+   *
+   * @throws IllegalArgumentException if the target or argument cannot be serialized
+   * @throws UncheckedIOException if the JVM cannot be started
+   */
+  public static <I> WorkerProcess start(Target<I> target, I argument) {
+    requireNonNull(target, "target");
+    byte[] payload;
+    try {
+      payload = ValueCodec.serialize(new Object[] {target, argument}).toByteArray();
+    } catch (ValueCodec.CodecException e) {
+      throw new IllegalArgumentException("Cannot start a WorkerProcess: " + e.getMessage(), e);
+    }
+    try {
+      Path dir =
+          Files.createTempDirectory(
+              "procpool-process-",
+              PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+      List<String> cmd =
+            new JvmCommand(
+                    JvmCommand.currentJava(),
+                    List.of(),
+                    System.getProperty("java.class.path"),
+                    java.util.Map.of(),
+                    null)
+                .toCommand(dir, "io.procpool.internal.worker.ProcessMain");
+        Process p =
+            new ProcessBuilder(cmd)
+                .redirectOutput(ProcessBuilder.Redirect.INHERIT)
+                .redirectError(ProcessBuilder.Redirect.INHERIT)
+                .redirectInput(ProcessBuilder.Redirect.PIPE)
+                .start();
+        OutputStream stdin = p.getOutputStream();
+        try {
+          DataOutputStream out = new DataOutputStream(stdin);
+          out.writeInt(payload.length);
+          out.write(payload);
+          byte[] filter = FILTER.getBytes(StandardCharsets.UTF_8);
+          out.writeInt(filter.length);
+          out.write(filter);
+          out.flush();
+        } catch (IOException e) {
+          // The JVM died at once; its exit code says why.
+        }
+      // Keep stdin open until the child exits: its end-of-file tells the child we died. The argfile is
+      // read as the child JVM starts, but delete its directory only once the child is gone.
+      p.onExit().thenRun(() -> {
+        closeQuietly(stdin);
+        deleteQuietly(dir);
+      });
+      return new WorkerProcess(p);
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot start a WorkerProcess JVM", e);
+    }
+  }
+
+  private static void closeQuietly(OutputStream s) {
+    try {
+      s.close();
+    } catch (IOException e) {
+      // Already closed by the child's exit.
+    }
+  }
+
+  private static void deleteQuietly(Path dir) {
+    try (var files = Files.walk(dir)) {
+      files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    } catch (IOException e) {
+      // Best effort.
+    }
+  }
+
+  /** The child's operating-system process id. */
+  public long pid() {
+    return process.pid();
+  }
+
+  public boolean isAlive() {
+    return process.isAlive();
+  }
+
+  /** Waits for the child's process to exit. */
+  public void join() throws InterruptedException {
+    process.waitFor();
+  }
+
+  /** Waits up to {@code timeout} for the child to exit; true if it has. */
+  public boolean join(Duration timeout) throws InterruptedException {
+    requireNonNull(timeout, "timeout");
+    return process.waitFor(Math.max(0, timeout.toNanos()), TimeUnit.NANOSECONDS);
+  }
+
+  /**
+   * Empty while the child runs; then 0 if the target returned, 1 if it threw, n after {@code
+   * System.exit(n)}, or 128 + signal (143 after {@link #terminate()}, 137 after {@link #kill()}).
+   */
+  public OptionalInt exitCode() {
+    return process.isAlive() ? OptionalInt.empty() : OptionalInt.of(process.exitValue());
+  }
+
+  /** Sends SIGTERM. */
+  public void terminate() {
+    process.destroy();
+  }
+
+  /** Sends SIGKILL. */
+  public void kill() {
+    process.destroyForcibly();
+  }
+
+  @Override
+  public String toString() {
+    return "WorkerProcess[pid=" + pid() + (isAlive() ? ", alive" : ", exitCode=" + process.exitValue()) + "]";
+  }
+}

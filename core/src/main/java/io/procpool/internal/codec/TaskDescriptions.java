@@ -1,0 +1,47 @@
+package io.procpool.internal.codec;
+
+import java.lang.invoke.SerializedLambda;
+import java.lang.reflect.Method;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Human-readable names for task functions, for error messages and logs: {@code Primes::count} for a method
+ * reference, {@code lambda in Example.main} for a lambda, the class name otherwise.
+ */
+public final class TaskDescriptions {
+  private static final ConcurrentHashMap<Class<?>, String> CACHE = new ConcurrentHashMap<>();
+
+  private TaskDescriptions() {}
+
+  public static String describe(Object function) {
+    return CACHE.computeIfAbsent(function.getClass(), c -> compute(function));
+  }
+
+  private static String compute(Object function) {
+    Class<?> c = function.getClass();
+    if (c.isSynthetic() || c.getName().contains("$$Lambda")) {
+      try {
+        Method m = c.getDeclaredMethod("writeReplace");
+        m.setAccessible(true);
+        if (m.invoke(function) instanceof SerializedLambda l) {
+          String owner = simpleName(l.getImplClass());
+          String method = l.getImplMethodName();
+          if (method.startsWith("lambda$")) {
+            String[] parts = method.split("\\$");
+            return "lambda in " + owner + (parts.length > 1 ? "." + parts[1] : "");
+          }
+          return owner + "::" + (method.equals("<init>") ? "new" : method);
+        }
+      } catch (ReflectiveOperationException | RuntimeException e) {
+        // Not a serializable lambda, or inaccessible: fall back to the class name.
+      }
+    }
+    return c.getName();
+  }
+
+  private static String simpleName(String internalName) {
+    String name = internalName.replace('/', '.');
+    int dot = name.lastIndexOf('.');
+    return name.substring(dot + 1).replace('$', '.');
+  }
+}

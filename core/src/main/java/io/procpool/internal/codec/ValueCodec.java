@@ -1,0 +1,199 @@
+package io.procpool.internal.codec;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.Message;
+import com.google.protobuf.Parser;
+import com.google.protobuf.UnsafeByteOperations;
+import io.procpool.proto.v1.ProtoValue;
+import io.procpool.proto.v1.Value;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InvalidClassException;
+import java.io.NotSerializableException;
+import java.io.ObjectInputFilter;
+import java.io.ObjectInputStream;
+import java.io.ObjectOutputStream;
+import java.io.ObjectStreamClass;
+import java.io.Serializable;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Turns Java values into {@link Value} messages and back, choosing the most compact encoding for each type:
+ * protobuf messages travel in their own wire format, {@code byte[]}, strings and boxed primitives as
+ * protobuf scalars, and any other {@link Serializable} by Java serialization, read back under an {@link
+ * ObjectInputFilter}.
+ *
+ * <p>{@code byte[]} values are wrapped without copying when encoded: the caller must not change an array
+ * after handing it to the pool. This class is thread-safe.
+ */
+public final class ValueCodec {
+  /** Thrown when a value cannot be encoded or decoded; the message names the class concerned. */
+  public static final class CodecException extends Exception {
+    private static final long serialVersionUID = 1L;
+
+    public CodecException(String message, Throwable cause) {
+      super(message, cause);
+    }
+  }
+
+  private static final Value NULL = Value.newBuilder().setNull(true).build();
+  private static final ConcurrentHashMap<String, Parser<?>> PARSERS = new ConcurrentHashMap<>();
+
+  private final ObjectInputFilter filter;
+
+  public ValueCodec(ObjectInputFilter filter) {
+    this.filter = filter;
+  }
+
+  public ObjectInputFilter filter() {
+    return filter;
+  }
+
+  /** Encodes {@code value}; throws naming the class that could not be encoded. */
+  public Value encode(Object value) throws CodecException {
+    if (value == null) {
+      return NULL;
+    }
+    Value.Builder b = Value.newBuilder();
+    if (value instanceof String s) {
+      return b.setString(s).build();
+    } else if (value instanceof byte[] bytes) {
+      return b.setBytes(UnsafeByteOperations.unsafeWrap(bytes)).build();
+    } else if (value instanceof Long l) {
+      return b.setLong(l).build();
+    } else if (value instanceof Integer i) {
+      return b.setInt(i).build();
+    } else if (value instanceof Double d) {
+      return b.setDouble(d).build();
+    } else if (value instanceof Float f) {
+      return b.setFloat(f).build();
+    } else if (value instanceof Boolean z) {
+      return b.setBool(z).build();
+    } else if (value instanceof Short s) {
+      return b.setShort(s).build();
+    } else if (value instanceof Byte y) {
+      return b.setByte(y).build();
+    } else if (value instanceof Character c) {
+      return b.setChar(c).build();
+    } else if (value instanceof Message m) {
+      return b.setProto(
+              ProtoValue.newBuilder().setJavaClass(m.getClass().getName()).setData(m.toByteString()))
+          .build();
+    } else if (value instanceof Serializable) {
+      return b.setJava(serialize(value)).build();
+    }
+    throw new CodecException(
+        "value of type " + value.getClass().getName() + " is not serializable",
+        new NotSerializableException(value.getClass().getName()));
+  }
+
+  /** Decodes {@code value}, loading classes through {@code loader}. */
+  public Object decode(Value value, ClassLoader loader) throws CodecException {
+    switch (value.getKindCase()) {
+      case NULL:
+      case KIND_NOT_SET:
+        return null;
+      case STRING:
+        return value.getString();
+      case BYTES:
+        return value.getBytes().toByteArray();
+      case LONG:
+        return value.getLong();
+      case INT:
+        return value.getInt();
+      case DOUBLE:
+        return value.getDouble();
+      case FLOAT:
+        return value.getFloat();
+      case BOOL:
+        return value.getBool();
+      case SHORT:
+        return (short) value.getShort();
+      case BYTE:
+        return (byte) value.getByte();
+      case CHAR:
+        return (char) value.getChar();
+      case PROTO:
+        return parseProto(value.getProto(), loader);
+      case JAVA:
+        return deserialize(value.getJava(), loader);
+    }
+    throw new AssertionError("Unexpected value kind: " + value.getKindCase());
+  }
+
+  /** Java-serializes {@code value}; the message names the class that is not serializable. */
+  public static ByteString serialize(Object value) throws CodecException {
+    ByteString.Output out = ByteString.newOutput(256);
+    try (ObjectOutputStream oos = new ObjectOutputStream(out)) {
+      oos.writeObject(value);
+    } catch (NotSerializableException e) {
+      throw new CodecException("value of type " + e.getMessage() + " is not serializable", e);
+    } catch (InvalidClassException e) {
+      throw new CodecException("class " + e.classname + " cannot be serialized: " + e.getMessage(), e);
+    } catch (IOException | RuntimeException e) {
+      throw new CodecException(
+          "value of type " + value.getClass().getName() + " failed to serialize: " + e, e);
+    }
+    return out.toByteString();
+  }
+
+  /** Reads a Java-serialized object under this codec's filter. */
+  public Object deserialize(ByteString bytes, ClassLoader loader) throws CodecException {
+    try (ObjectInputStream in = new LoaderObjectInputStream(bytes.newInput(), loader)) {
+      in.setObjectInputFilter(filter);
+      return in.readObject();
+    } catch (ClassNotFoundException e) {
+      throw new CodecException("class " + e.getMessage() + " was not found on this side", e);
+    } catch (InvalidClassException e) {
+      throw new CodecException(
+          "class " + e.classname + " cannot be deserialized: " + e.getMessage(), e);
+    } catch (IOException | RuntimeException e) {
+      throw new CodecException("Java-serialized value could not be read: " + e, e);
+    }
+  }
+
+  private static Object parseProto(ProtoValue proto, ClassLoader loader) throws CodecException {
+    Parser<?> parser = PARSERS.get(proto.getJavaClass());
+    if (parser == null) {
+      try {
+        Class<?> c = Class.forName(proto.getJavaClass(), true, loader);
+        Message defaultInstance = (Message) c.getMethod("getDefaultInstance").invoke(null);
+        parser = defaultInstance.getParserForType();
+      } catch (ReflectiveOperationException | ClassCastException e) {
+        throw new CodecException(
+            "protobuf class " + proto.getJavaClass() + " could not be loaded on this side", e);
+      }
+      PARSERS.putIfAbsent(proto.getJavaClass(), parser);
+    }
+    try {
+      return parser.parseFrom(proto.getData());
+    } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+      throw new CodecException("protobuf message " + proto.getJavaClass() + " could not be parsed", e);
+    }
+  }
+
+  /** Builds the default filter: resource limits, then the user's class patterns. */
+  public static ObjectInputFilter createFilter(String pattern) {
+    return ObjectInputFilter.Config.createFilter(pattern);
+  }
+
+  /** Resolves classes with a given loader first, so that user classes load as they do in the caller. */
+  private static final class LoaderObjectInputStream extends ObjectInputStream {
+    private final ClassLoader loader;
+
+    LoaderObjectInputStream(InputStream in, ClassLoader loader) throws IOException {
+      super(in);
+      this.loader = loader;
+    }
+
+    @Override
+    protected Class<?> resolveClass(ObjectStreamClass desc)
+        throws IOException, ClassNotFoundException {
+      try {
+        return Class.forName(desc.getName(), false, loader);
+      } catch (ClassNotFoundException e) {
+        return super.resolveClass(desc);
+      }
+    }
+  }
+}

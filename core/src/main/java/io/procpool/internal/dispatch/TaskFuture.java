@@ -1,0 +1,53 @@
+package io.procpool.internal.dispatch;
+
+import com.google.common.util.concurrent.AbstractFuture;
+import java.util.List;
+
+/**
+ * The future of one task (a submit, or one chunk of a map). Cancelling it tells the pool, which drops the
+ * task if it is queued and, when {@code mayInterruptIfRunning}, stops it on its worker.
+ *
+ * @param <T> the value: the single output of a submit, or the list of outputs of a chunk
+ */
+final class TaskFuture<T> extends AbstractFuture<T> {
+  private final boolean single;
+  private volatile TaskRecord record;
+  private volatile PoolCore core;
+
+  TaskFuture(boolean single) {
+    this.single = single;
+  }
+
+  void bind(PoolCore core, TaskRecord record) {
+    this.core = core;
+    this.record = record;
+  }
+
+  @SuppressWarnings("unchecked")
+  boolean complete(List<Object> outputs) {
+    return set(single ? (T) outputs.get(0) : (T) outputs);
+  }
+
+  boolean fail(Throwable t) {
+    return setException(t);
+  }
+
+  boolean cancelQuietly() {
+    return super.cancel(false);
+  }
+
+  @Override
+  protected void afterDone() {
+    PoolCore c = core;
+    TaskRecord r = record;
+    if (isCancelled() && c != null && r != null) {
+      c.onCancelled(r, wasInterrupted());
+    }
+  }
+
+  @Override
+  protected String pendingToString() {
+    TaskRecord r = record;
+    return r == null ? null : r.toString();
+  }
+}

@@ -1,0 +1,54 @@
+package io.procpool.internal.supervisor;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The command line of a worker JVM: the java executable, JVM options, the classpath (always through an
+ * {@code @argfile}, since one argument of 128 KiB or more fails with E2BIG), and the main class.
+ */
+public record JvmCommand(
+    Path java,
+    List<String> jvmOptions,
+    String classpath,
+    Map<String, String> environment,
+    Path workingDirectory) {
+
+  /** The java executable of this JVM. */
+  public static Path currentJava() {
+    return ProcessHandle.current()
+        .info()
+        .command()
+        .map(Path::of)
+        .filter(Files::isExecutable)
+        .orElse(Path.of(System.getProperty("java.home"), "bin", "java"));
+  }
+
+  /** Writes the argfile holding the classpath into {@code dir} and returns the full command. */
+  public List<String> toCommand(Path dir, String mainClass) throws IOException {
+    Path argfile = dir.resolve("classpath.args");
+    if (!Files.exists(argfile)) {
+      String quoted = classpath.replace("\\", "\\\\").replace("\"", "\\\"");
+      Files.writeString(argfile, "-cp\n\"" + quoted + "\"\n", StandardCharsets.UTF_8);
+    }
+    List<String> cmd = new ArrayList<>();
+    cmd.add(java.toString());
+    if (jvmOptions.stream().noneMatch(o -> o.matches("-XX:[+]Use\\w*GC"))) {
+      // A worker runs one task at a time: the serial collector has the smallest footprint and start-up
+      // cost. Only chosen when the user picked no collector, as two would make the JVM refuse to start.
+      cmd.add("-XX:+UseSerialGC");
+    }
+    // An OutOfMemoryError leaves a worker's heap in an unknown state: let it die and be replaced, which
+    // fails the task with WorkerCrashedException. Users may pass -XX:-ExitOnOutOfMemoryError (later wins).
+    cmd.add("-XX:+ExitOnOutOfMemoryError");
+    cmd.addAll(jvmOptions);
+    cmd.add("@" + argfile);
+    cmd.add(mainClass);
+    return cmd;
+  }
+}

@@ -1,0 +1,111 @@
+package io.procpool.internal.supervisor;
+
+import io.procpool.proto.v1.Bootstrap;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * Starts each worker as a direct child JVM of this one (no shell in between, so {@code
+ * ProcessHandle.current().parent()} in the worker is this JVM), with the worker's stdout and stderr
+ * inherited, and its {@link Bootstrap} written to its stdin. The stdin pipe stays open until the worker
+ * exits: the worker takes end-of-file on it as its parent's death.
+ */
+public final class JvmLauncher implements WorkerLauncher {
+  public static final String MAIN_CLASS = "io.procpool.internal.worker.WorkerMain";
+
+  private final JvmCommand command;
+  private final Path dir;
+  private final OutputMode output;
+
+  /** How worker stdout and stderr reach the parent. */
+  public enum OutputMode {
+    INHERIT,
+    DISCARD
+  }
+
+  public JvmLauncher(JvmCommand command, Path dir, OutputMode output) {
+    this.command = command;
+    this.dir = dir;
+    this.output = output;
+  }
+
+  @Override
+  public LaunchedWorker launch(Bootstrap bootstrap) throws IOException {
+    List<String> cmd = command.toCommand(dir, MAIN_CLASS);
+    ProcessBuilder pb = new ProcessBuilder(cmd);
+    if (output == OutputMode.INHERIT) {
+      pb.redirectOutput(ProcessBuilder.Redirect.INHERIT).redirectError(ProcessBuilder.Redirect.INHERIT);
+    } else {
+      pb.redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(ProcessBuilder.Redirect.DISCARD);
+    }
+    pb.redirectInput(ProcessBuilder.Redirect.PIPE);
+    if (command.workingDirectory() != null) {
+      pb.directory(command.workingDirectory().toFile());
+    }
+    pb.environment().putAll(command.environment());
+    Process process = pb.start();
+    OutputStream stdin = process.getOutputStream();
+    try {
+      bootstrap.writeDelimitedTo(stdin);
+      stdin.flush();
+    } catch (IOException e) {
+      // The JVM died at once (bad options): its exit code tells why; onExit reports it.
+    }
+    return new ProcessWorker(process, stdin);
+  }
+
+  /** A worker that is a child process. */
+  static final class ProcessWorker implements LaunchedWorker {
+    private final Process process;
+    private final CompletableFuture<Integer> exit;
+
+    ProcessWorker(Process process, OutputStream stdin) {
+      this.process = process;
+      this.exit =
+          process
+              .onExit()
+              .handle(
+                  (p, e) -> {
+                    try {
+                      stdin.close();
+                    } catch (IOException ignored) {
+                      // The pipe is broken already: the worker is gone.
+                    }
+                    return process.exitValue();
+                  });
+    }
+
+    @Override
+    public long pid() {
+      return process.pid();
+    }
+
+    @Override
+    public CompletableFuture<Integer> onExit() {
+      return exit;
+    }
+
+    @Override
+    public boolean isAlive() {
+      return process.isAlive();
+    }
+
+    @Override
+    public void kill() {
+      process.destroyForcibly();
+    }
+
+    @Override
+    public void terminate() {
+      process.destroy();
+    }
+
+    @Override
+    public String toString() {
+      return "pid " + process.pid();
+    }
+  }
+}

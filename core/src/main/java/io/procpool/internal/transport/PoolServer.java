@@ -1,0 +1,69 @@
+package io.procpool.internal.transport;
+
+import io.grpc.BindableService;
+import io.grpc.Server;
+import io.grpc.inprocess.InProcessServerBuilder;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The pool's gRPC server. It binds to the loopback address only (never a wildcard or public interface),
+ * on a port the kernel picks, and runs callbacks on the transport threads (direct executor): every
+ * handler in this package only queues work or completes futures.
+ */
+public final class PoolServer implements AutoCloseable {
+  private final Server server;
+  private final String target;
+
+  private PoolServer(Server server, String target) {
+    this.server = server;
+    this.target = target;
+  }
+
+  /** A loopback TCP server. */
+  public static PoolServer startLoopback(BindableService service) throws IOException {
+    InetAddress loopback = InetAddress.getLoopbackAddress();
+    Server s =
+        NettyServerBuilder.forAddress(new InetSocketAddress(loopback, 0))
+            .directExecutor()
+            .addService(service)
+            .maxInboundMessageSize(Integer.MAX_VALUE)
+            .flowControlWindow(8 << 20)
+            .build()
+            .start();
+    int port = ((InetSocketAddress) s.getListenSockets().get(0)).getPort();
+    String host = loopback.getHostAddress();
+    return new PoolServer(s, (host.contains(":") ? "[" + host + "]" : host) + ":" + port);
+  }
+
+  /** An in-process server, for workers that run as threads in tests. */
+  public static PoolServer startInProcess(BindableService service, String name) throws IOException {
+    Server s = InProcessServerBuilder.forName(name).directExecutor().addService(service).build().start();
+    return new PoolServer(s, "inprocess:" + name);
+  }
+
+  /** What a worker connects to: "host:port", or "inprocess:name". */
+  public String target() {
+    return target;
+  }
+
+  /** The bound socket address, or null in process. */
+  public InetSocketAddress address() {
+    return server.getListenSockets().isEmpty() || !(server.getListenSockets().get(0) instanceof InetSocketAddress a)
+        ? null
+        : a;
+  }
+
+  @Override
+  public void close() {
+    server.shutdownNow();
+    try {
+      server.awaitTermination(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}

@@ -1,0 +1,61 @@
+package io.procpool.internal.worker;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Makes a worker JVM exit by itself when its parent dies, SIGKILL included, so that no worker is ever
+ * orphaned.
+ *
+ * <p>Two independent signals, because each alone has a gap: (1) the parent holds the write end of our
+ * stdin pipe for its whole life, and the kernel closes it when the parent dies however it dies, so
+ * end-of-file on stdin arrives at once; (2) a slower poll of our parent pid catches a parent that handed
+ * the pipe to someone else. Either one halts the JVM (no shutdown hooks: the parent is gone and nothing
+ * is waiting for an orderly exit).
+ */
+public final class ParentWatch {
+  private ParentWatch() {}
+
+  /** Starts both watches. {@code stdin} must be positioned after the bootstrap message. */
+  public static void start(InputStream stdin, int exitCode) {
+    long parentPid = ProcessHandle.current().parent().map(ProcessHandle::pid).orElse(-1L);
+    Thread pipe =
+        new Thread(
+            () -> {
+              byte[] buf = new byte[256];
+              try {
+                while (stdin.read(buf) >= 0) {
+                  // The parent never writes after the bootstrap; ignore anything that arrives.
+                }
+              } catch (IOException e) {
+                // Treated as end-of-file: the pipe is broken.
+              }
+              Runtime.getRuntime().halt(exitCode);
+            },
+            "procpool-parent-watch");
+    pipe.setDaemon(true);
+    pipe.start();
+    Thread poll =
+        new Thread(
+            () -> {
+              while (true) {
+                Optional<ProcessHandle> parent = ProcessHandle.current().parent();
+                if (parent.isEmpty()
+                    || parent.get().pid() != parentPid
+                    || !parent.get().isAlive()) {
+                  Runtime.getRuntime().halt(exitCode);
+                }
+                try {
+                  TimeUnit.SECONDS.sleep(1);
+                } catch (InterruptedException e) {
+                  return;
+                }
+              }
+            },
+            "procpool-parent-poll");
+    poll.setDaemon(true);
+    poll.start();
+  }
+}

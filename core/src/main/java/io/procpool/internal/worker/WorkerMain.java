@@ -1,0 +1,114 @@
+package io.procpool.internal.worker;
+
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.procpool.internal.codec.ValueCodec;
+import io.procpool.proto.v1.Bootstrap;
+import io.procpool.proto.v1.Heartbeat;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.lang.management.GarbageCollectorMXBean;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Entry point of a pool worker JVM. Reads its {@link Bootstrap} from stdin, connects to the parent and
+ * runs a {@link WorkerRuntime} until told to shut down or until the parent goes away.
+ */
+public final class WorkerMain {
+  private WorkerMain() {}
+
+  public static void main(String[] args) {
+    InputStream stdin = System.in;
+    Bootstrap parsed;
+    try {
+      parsed = Bootstrap.parseDelimitedFrom(stdin);
+    } catch (IOException e) {
+      parsed = null;
+    }
+    final Bootstrap bootstrap = parsed;
+    if (bootstrap == null) {
+      System.err.println(
+          "procpool worker: no bootstrap on stdin; this class is started by io.procpool.Pool, not by hand");
+      System.exit(WorkerRuntime.EXIT_BAD_BOOTSTRAP);
+      return;
+    }
+    // Tasks that read System.in see an empty stream, as under multiprocessing.
+    System.setIn(new ByteArrayInputStream(new byte[0]));
+    ParentWatch.start(stdin, WorkerRuntime.EXIT_PARENT_GONE);
+    if (bootstrap.getProtocolVersion() != WorkerRuntime.PROTOCOL_VERSION) {
+      System.err.println(
+          "procpool worker: parent speaks protocol version " + bootstrap.getProtocolVersion()
+              + ", but this worker speaks " + WorkerRuntime.PROTOCOL_VERSION);
+      System.exit(WorkerRuntime.EXIT_REFUSED);
+      return;
+    }
+    StatusFile status;
+    try {
+      status = StatusFile.open(Path.of(bootstrap.getStatusFile()));
+    } catch (IOException e) {
+      System.err.println("procpool worker: cannot open status file " + bootstrap.getStatusFile() + ": " + e);
+      System.exit(WorkerRuntime.EXIT_BAD_BOOTSTRAP);
+      return;
+    }
+    ManagedChannel channel =
+        NettyChannelBuilder.forTarget(bootstrap.getTarget())
+            .usePlaintext()
+            .directExecutor()
+            .maxInboundMessageSize(Integer.MAX_VALUE)
+            .flowControlWindow(8 << 20)
+            .build();
+    WorkerRuntime runtime =
+        new WorkerRuntime(
+            bootstrap,
+            channel,
+            status,
+            new ValueCodec(ValueCodec.createFilter(bootstrap.getSerialFilter().getPattern())),
+            () -> ProcessHandle.current().pid(),
+            ClassLoader.getSystemClassLoader(),
+            System::exit);
+    // A task that calls System.exit: send what is already computed before the JVM goes.
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> runtime.drainAndClose(1_000), "procpool-exit"));
+    runtime.start();
+    ScheduledExecutorService heartbeats =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, bootstrap.getPoolName() + "-w" + bootstrap.getWorkerIndex() + "-heartbeat");
+              t.setDaemon(true);
+              return t;
+            });
+    long period = Math.max(50, bootstrap.getHeartbeatMillis());
+    heartbeats.scheduleAtFixedRate(
+        () -> runtime.heartbeat(figures()), period, period, TimeUnit.MILLISECONDS);
+  }
+
+  /** Resource figures for a heartbeat: heap in use, resident set size, total GC time. */
+  static Heartbeat.Builder figures() {
+    Runtime rt = Runtime.getRuntime();
+    long gcMillis = 0;
+    List<GarbageCollectorMXBean> gcs = ManagementFactory.getGarbageCollectorMXBeans();
+    for (GarbageCollectorMXBean gc : gcs) {
+      gcMillis += Math.max(0, gc.getCollectionTime());
+    }
+    return Heartbeat.newBuilder()
+        .setHeapUsedBytes(rt.totalMemory() - rt.freeMemory())
+        .setRssBytes(rssBytes())
+        .setGcMillis(gcMillis);
+  }
+
+  /** Resident set size from /proc/self/statm (Linux), or -1 where that does not exist. */
+  public static long rssBytes() {
+    try {
+      String[] fields = Files.readString(Path.of("/proc/self/statm")).trim().split("\\s+");
+      return Long.parseLong(fields[1]) * 4096L;
+    } catch (IOException | RuntimeException e) {
+      return -1;
+    }
+  }
+}

@@ -1,0 +1,428 @@
+package io.procpool.internal.worker;
+
+import com.google.common.cache.Cache;
+import com.google.common.cache.CacheBuilder;
+import com.google.protobuf.ByteString;
+import io.grpc.ManagedChannel;
+import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientResponseObserver;
+import io.procpool.Task;
+import io.procpool.internal.codec.FailureCodec;
+import io.procpool.internal.codec.ValueCodec;
+import io.procpool.proto.v1.Bootstrap;
+import io.procpool.proto.v1.Failure;
+import io.procpool.proto.v1.Heartbeat;
+import io.procpool.proto.v1.Hello;
+import io.procpool.proto.v1.ParentMessage;
+import io.procpool.proto.v1.Ready;
+import io.procpool.proto.v1.ResultBatch;
+import io.procpool.proto.v1.TaskRequest;
+import io.procpool.proto.v1.TaskResult;
+import io.procpool.proto.v1.Value;
+import io.procpool.proto.v1.WorkerChannelGrpc;
+import io.procpool.proto.v1.WorkerMessage;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.LinkedBlockingDeque;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.LongSupplier;
+
+/**
+ * The loop a worker runs: connect to the parent, introduce itself, run the initializer, then run the
+ * tasks it is sent one at a time, in order, and report their results.
+ *
+ * <p>Threads: gRPC delivers parent messages on its own thread (direct executor), which only queues them;
+ * one task thread runs tasks and the initializer; a heartbeat thread reports liveness. Sends to the parent
+ * are serialised on {@link #sendLock} because a gRPC stream observer is not thread-safe.
+ *
+ * <p>Results are batched: after a task the worker sends what it has if no other task is queued, or once
+ * the batch holds {@link #MAX_BATCH} results, {@link #MAX_BATCH_BYTES} bytes, or is {@link
+ * #MAX_BATCH_NANOS} old. That keeps a single task's round trip short and a stream of tiny tasks cheap.
+ */
+public final class WorkerRuntime {
+  /** Exit codes of a worker JVM, beside 0 (orderly shutdown) and the codes of signals. */
+  public static final int EXIT_TARGET_FAILED = 1;
+
+  public static final int EXIT_REFUSED = 64;
+  public static final int EXIT_INITIALIZER_FAILED = 65;
+  public static final int EXIT_BAD_BOOTSTRAP = 66;
+  public static final int EXIT_PARENT_GONE = 70;
+
+  public static final int PROTOCOL_VERSION = 1;
+
+  private static final int MAX_BATCH = 256;
+  private static final long MAX_BATCH_BYTES = 1 << 20;
+  private static final long MAX_BATCH_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
+
+  /** How the runtime leaves: System.exit in a worker JVM, stopping threads in an in-process test. */
+  public interface Exit {
+    void exit(int code);
+  }
+
+  private static final Object SHUTDOWN = new Object();
+
+  private final Bootstrap bootstrap;
+  private final ManagedChannel channel;
+  private final StatusFile status;
+  private final ValueCodec codec;
+  private final Exit exit;
+  private final LongSupplier pid;
+  private final ClassLoader loader;
+
+  private final LinkedBlockingDeque<Object> inbox = new LinkedBlockingDeque<>();
+  private final Set<Long> cancelled = ConcurrentHashMap.newKeySet();
+  private final Object sendLock = new Object();
+  private final CountDownLatch parentClosed = new CountDownLatch(1);
+  private final AtomicBoolean exiting = new AtomicBoolean();
+  private final Cache<ByteString, Task<Object, Object>> functions =
+      CacheBuilder.newBuilder().maximumSize(64).build();
+
+  // Guarded by sendLock.
+  private ClientCallStreamObserver<WorkerMessage> toParent;
+
+  // Only touched on the task thread.
+  private final List<TaskResult> pending = new ArrayList<>();
+  private long pendingBytes;
+  private long pendingSince;
+
+  private volatile long runningTaskId;
+  private volatile long tasksCompleted;
+  private volatile Thread taskThread;
+
+  public WorkerRuntime(
+      Bootstrap bootstrap,
+      ManagedChannel channel,
+      StatusFile status,
+      ValueCodec codec,
+      LongSupplier pid,
+      ClassLoader loader,
+      Exit exit) {
+    this.bootstrap = bootstrap;
+    this.channel = channel;
+    this.status = status;
+    this.codec = codec;
+    this.pid = pid;
+    this.loader = loader;
+    this.exit = exit;
+  }
+
+  /** Connects, sends Hello and starts the task thread. Returns at once. */
+  public void start() {
+    Thread t = new Thread(this::taskLoop, bootstrap.getPoolName() + "-w" + bootstrap.getWorkerIndex() + "-task");
+    // Not a daemon: this thread keeps the worker JVM alive; it leaves only through Exit.
+    t.setDaemon(false);
+    taskThread = t;
+    WorkerChannelGrpc.newStub(channel).connect(new Inbound());
+    send(
+        WorkerMessage.newBuilder()
+            .setHello(
+                Hello.newBuilder()
+                    .setProtocolVersion(PROTOCOL_VERSION)
+                    .setSecret(bootstrap.getSecret())
+                    .setWorkerIndex(bootstrap.getWorkerIndex())
+                    .setWorkerId(bootstrap.getWorkerId())
+                    .setPid(pid.getAsLong())
+                    .setJavaVersion(System.getProperty("java.version", "")))
+            .build());
+    t.start();
+  }
+
+  /** Sends a heartbeat; called periodically by the host. */
+  public void heartbeat(Heartbeat.Builder figures) {
+    send(
+        WorkerMessage.newBuilder()
+            .setHeartbeat(figures.setNanos(System.nanoTime()).setTasksCompleted(tasksCompleted))
+            .build());
+  }
+
+  /**
+   * Sends results not yet sent and closes our side of the stream, waiting briefly for the parent to
+   * close its side, so that nothing already computed is lost when the JVM exits (System.exit in a task
+   * runs this from a shutdown hook).
+   */
+  public void drainAndClose(long timeoutMillis) {
+    synchronized (sendLock) {
+      if (toParent == null) {
+        return;
+      }
+      try {
+        toParent.onCompleted();
+      } catch (RuntimeException e) {
+        return;
+      }
+    }
+    try {
+      parentClosed.await(timeoutMillis, TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private void leave(int code) {
+    if (exiting.compareAndSet(false, true)) {
+      exit.exit(code);
+    }
+  }
+
+  private void send(WorkerMessage message) {
+    synchronized (sendLock) {
+      if (toParent != null && !exiting.get()) {
+        try {
+          toParent.onNext(message);
+        } catch (RuntimeException e) {
+          // The stream is gone; Inbound.onError will make us leave.
+        }
+      }
+    }
+  }
+
+  private final class Inbound implements ClientResponseObserver<WorkerMessage, ParentMessage> {
+    @Override
+    public void beforeStart(ClientCallStreamObserver<WorkerMessage> requestStream) {
+      synchronized (sendLock) {
+        toParent = requestStream;
+      }
+    }
+
+    @Override
+    public void onNext(ParentMessage message) {
+      switch (message.getKindCase()) {
+        case WELCOME:
+          inbox.add(message.getWelcome());
+          break;
+        case TASKS:
+          inbox.addAll(message.getTasks().getTasksList());
+          break;
+        case CANCEL:
+          long id = message.getCancel().getTaskId();
+          cancelled.add(id);
+          if (runningTaskId == id) {
+            Thread t = taskThread;
+            if (t != null) {
+              t.interrupt();
+            }
+          }
+          break;
+        case SHUTDOWN:
+          inbox.add(SHUTDOWN);
+          break;
+        case KIND_NOT_SET:
+          break;
+      }
+    }
+
+    @Override
+    public void onError(Throwable t) {
+      parentClosed.countDown();
+      // The parent refused us (wrong secret or protocol version) or went away. Either way this worker
+      // has nothing left to do; the parent's view of it is settled by our process exit.
+      if (!exiting.get()) {
+        io.grpc.Status s = io.grpc.Status.fromThrowable(t);
+        boolean refused =
+            s.getCode() == io.grpc.Status.Code.PERMISSION_DENIED
+                || s.getCode() == io.grpc.Status.Code.FAILED_PRECONDITION;
+        if (refused) {
+          System.err.println(
+              "procpool worker " + bootstrap.getWorkerIndex() + " (pid " + pid.getAsLong()
+                  + ") was refused by its parent: " + s.getDescription());
+        }
+        leave(refused ? EXIT_REFUSED : EXIT_PARENT_GONE);
+      }
+    }
+
+    @Override
+    public void onCompleted() {
+      parentClosed.countDown();
+      if (!exiting.get()) {
+        leave(EXIT_PARENT_GONE);
+      }
+    }
+  }
+
+  private void taskLoop() {
+    try {
+      while (true) {
+        Object item = inbox.poll();
+        if (item == null) {
+          flush();
+          item = inbox.take();
+        }
+        if (item == SHUTDOWN) {
+          flush();
+          drainAndClose(5_000);
+          leave(0);
+          return;
+        } else if (item instanceof io.procpool.proto.v1.Welcome w) {
+          if (!initialize(w)) {
+            return;
+          }
+        } else if (item instanceof TaskRequest request) {
+          TaskResult result = run(request);
+          pending.add(result);
+          if (pending.size() == 1) {
+            pendingSince = System.nanoTime();
+          }
+          pendingBytes += result.getSerializedSize();
+          if (pending.size() >= MAX_BATCH
+              || pendingBytes >= MAX_BATCH_BYTES
+              || System.nanoTime() - pendingSince >= MAX_BATCH_NANOS) {
+            flush();
+          }
+        }
+      }
+    } catch (InterruptedException e) {
+      // Interrupted while idle: only an in-process host stopping us does that.
+    }
+  }
+
+  private boolean initialize(io.procpool.proto.v1.Welcome welcome) {
+    if (welcome.hasInitializer()) {
+      try {
+        @SuppressWarnings("unchecked")
+        Task<Integer, ?> init = (Task<Integer, ?>) codec.decode(welcome.getInitializer(), loader);
+        init.apply(bootstrap.getWorkerIndex());
+      } catch (Throwable t) {
+        send(
+            WorkerMessage.newBuilder()
+                .setInitFailed(FailureCodec.encode(Failure.Stage.INITIALIZER, unwrap(t)))
+                .build());
+        drainAndClose(5_000);
+        leave(EXIT_INITIALIZER_FAILED);
+        return false;
+      }
+    }
+    Thread.interrupted();
+    send(WorkerMessage.newBuilder().setReady(Ready.getDefaultInstance()).build());
+    return true;
+  }
+
+  private static Throwable unwrap(Throwable t) {
+    if (t instanceof ValueCodec.CodecException && t.getCause() != null) {
+      return new IllegalStateException(t.getMessage(), t.getCause());
+    }
+    return t;
+  }
+
+  private TaskResult run(TaskRequest request) {
+    long id = request.getTaskId();
+    long start = System.nanoTime();
+    // Step 1: say we started, before anything that could kill us (decoding the input counts).
+    status.begin(id, start);
+    runningTaskId = id;
+    TaskResult.Builder result = TaskResult.newBuilder().setTaskId(id);
+    try {
+      runSteps(request, result);
+    } finally {
+      runningTaskId = 0;
+      status.end();
+      // A cancel that arrived after the task returned must not interrupt the next one.
+      Thread.interrupted();
+    }
+    return result.setRunNanos(System.nanoTime() - start).build();
+  }
+
+  /** Steps 2 and 3 of {@link #run}: fills {@code result} with outputs, a failure or a cancellation. */
+  private TaskResult.Builder runSteps(TaskRequest request, TaskResult.Builder result) {
+    long id = request.getTaskId();
+    {
+      if (cancelled.remove(id)) {
+        return result.setCancelled(true);
+      }
+      // Step 2: decode the function.
+      Task<Object, Object> function;
+      try {
+        function = function(request);
+      } catch (ValueCodec.CodecException | RuntimeException | LinkageError e) {
+        return result
+            .setFailure(
+                FailureCodec.encode(
+                    Failure.Stage.DECODE_TASK,
+                    new IllegalStateException(
+                        "Cannot decode task " + request.getDescription() + " in worker "
+                            + bootstrap.getWorkerIndex() + ": " + e.getMessage(),
+                        e)));
+      }
+      // Step 3: each input in order: decode, apply, encode; stop at the first failure.
+      for (Value input : request.getInputsList()) {
+        Object in;
+        try {
+          in = codec.decode(input, loader);
+        } catch (ValueCodec.CodecException | RuntimeException | LinkageError e) {
+          return result
+              .setFailure(
+                  FailureCodec.encode(
+                      Failure.Stage.DECODE_TASK,
+                      new IllegalStateException(
+                          "Cannot decode input of task " + request.getDescription()
+                              + " in worker " + bootstrap.getWorkerIndex() + ": " + e.getMessage(),
+                          e)));
+        }
+        Object out;
+        try {
+          out = function.apply(in);
+        } catch (Throwable t) {
+          if (cancelled.remove(id)) {
+            return result.clearOutputs().setCancelled(true);
+          }
+          return result.setFailure(FailureCodec.encode(Failure.Stage.RUN, t));
+        } finally {
+          tasksCompleted++;
+        }
+        try {
+          result.addOutputs(codec.encode(out));
+        } catch (ValueCodec.CodecException | RuntimeException e) {
+          return result
+              .setFailure(
+                  FailureCodec.encode(
+                      Failure.Stage.ENCODE_RESULT,
+                      new IllegalStateException(
+                          "Cannot send result of task " + request.getDescription() + ": "
+                              + e.getMessage(),
+                          e)));
+        }
+      }
+      if (cancelled.remove(id)) {
+        return result.clearOutputs().setCancelled(true);
+      }
+      return result;
+    }
+  }
+
+  @SuppressWarnings("unchecked")
+  private Task<Object, Object> function(TaskRequest request) throws ValueCodec.CodecException {
+    ByteString bytes = request.getFunction().getJava();
+    if (request.getFunctionCacheable()) {
+      Task<Object, Object> f = functions.getIfPresent(bytes);
+      if (f != null) {
+        return f;
+      }
+    }
+    Object o = codec.decode(request.getFunction(), loader);
+    if (!(o instanceof Task)) {
+      throw new ValueCodec.CodecException(
+          "function of task " + request.getDescription() + " is a "
+              + (o == null ? "null" : o.getClass().getName()) + ", not an io.procpool.Task",
+          null);
+    }
+    Task<Object, Object> f = (Task<Object, Object>) o;
+    if (request.getFunctionCacheable()) {
+      functions.put(bytes, f);
+    }
+    return f;
+  }
+
+  private void flush() {
+    if (pending.isEmpty()) {
+      return;
+    }
+    WorkerMessage m =
+        WorkerMessage.newBuilder().setResults(ResultBatch.newBuilder().addAllResults(pending)).build();
+    pending.clear();
+    pendingBytes = 0;
+    send(m);
+  }
+}
