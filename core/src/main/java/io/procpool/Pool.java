@@ -193,6 +193,11 @@ public final class Pool implements AutoCloseable {
     return core.toString();
   }
 
+  /** The address of the pool's gRPC server (loopback), or null in process; for tests. */
+  java.net.InetSocketAddress serverAddress() {
+    return core.server().address();
+  }
+
   /**
    * Builds a {@link Pool}. Every setter checks its argument at once; {@link #build()} copies the settings,
    * so a builder may be reused.

@@ -340,7 +340,10 @@ public final class PoolCore implements WorkerService.Acceptor {
         }
         if (s.state != Slot.State.DEAD) {
           toKill.add(s);
-          s.state = s.state == Slot.State.LAUNCHING ? Slot.State.LAUNCHING : Slot.State.RETIRING;
+          s.killRequested = true;
+          if (s.state != Slot.State.LAUNCHING) {
+            s.state = Slot.State.RETIRING;
+          }
         }
       }
       maybeTerminate(after);
@@ -424,10 +427,13 @@ public final class PoolCore implements WorkerService.Acceptor {
       if (s != null && (s.state == Slot.State.READY || s.state == Slot.State.CONNECTED) && s.inFlight.isEmpty()) {
         s.state = Slot.State.RETIRING;
         after.add(() -> s.send(ParentMessage.newBuilder().setShutdown(Shutdown.getDefaultInstance()).build()));
-      } else if (s != null && s.state == Slot.State.LAUNCHING && s.process != null) {
+      } else if (s != null && s.state == Slot.State.LAUNCHING) {
         // Not connected yet: nothing to hand it, so do not wait for its start-up.
+        s.killRequested = true;
         LaunchedWorker p = s.process;
-        after.add(p::kill);
+        if (p != null) {
+          after.add(p::kill);
+        }
       }
     }
   }
@@ -517,7 +523,7 @@ public final class PoolCore implements WorkerService.Acceptor {
     boolean killNow;
     synchronized (lock) {
       s.process = p;
-      killNow = state.compareTo(State.SHUTTING_DOWN) >= 0 && s.state != Slot.State.LAUNCHING;
+      killNow = s.killRequested || (s.helloPid != 0 && s.helloPid != p.pid());
       s.lastHeardNanos = System.nanoTime();
     }
     log.log(System.Logger.Level.DEBUG, "{0}: started worker {1} (pid {2})", name, s.index, p.pid());
@@ -551,12 +557,19 @@ public final class PoolCore implements WorkerService.Acceptor {
                 + " was started by pool " + name)
             .asRuntimeException();
       }
-      if (s.state != Slot.State.LAUNCHING || s.process == null || s.process.pid() != hello.getPid()) {
+      if (s.state != Slot.State.LAUNCHING) {
         throw Status.PERMISSION_DENIED
-            .withDescription("worker " + s.index + " (pid " + s.pid() + ") is already connected or is not pid "
-                + hello.getPid())
+            .withDescription("worker " + s.index + " (pid " + s.pid() + ") is already connected")
             .asRuntimeException();
       }
+      // The process handle may not be recorded yet (a fast worker can connect before launch() returns);
+      // then launch() compares the pids when it records the handle.
+      if (s.process != null && s.process.pid() != hello.getPid()) {
+        throw Status.PERMISSION_DENIED
+            .withDescription("worker " + s.index + " is pid " + s.pid() + ", not pid " + hello.getPid())
+            .asRuntimeException();
+      }
+      s.helloPid = hello.getPid();
       s.state = Slot.State.CONNECTED;
       s.lastHeardNanos = System.nanoTime();
       s.attach(out);

@@ -49,6 +49,8 @@ final class Slot {
   long rss = -1;
   long gcMillis = -1;
   long readyNanos;
+  long helloPid;
+  boolean killRequested;
 
   final Object sendLock = new Object();
   // Guarded by sendLock.

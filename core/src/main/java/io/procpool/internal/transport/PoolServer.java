@@ -7,7 +7,6 @@ import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.util.concurrent.TimeUnit;
 
 /**
  * The pool's gRPC server. It binds to the loopback address only (never a wildcard or public interface),
@@ -57,13 +56,13 @@ public final class PoolServer implements AutoCloseable {
         : a;
   }
 
+  /**
+   * Stops the server without waiting: by the time a pool closes it every worker has exited, so there is
+   * nothing to drain, and waiting here (on the thread that saw the last worker exit) only delays
+   * termination.
+   */
   @Override
   public void close() {
     server.shutdownNow();
-    try {
-      server.awaitTermination(5, TimeUnit.SECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
   }
 }

@@ -1,0 +1,88 @@
+package io.procpool;
+
+import io.grpc.ManagedChannel;
+import io.grpc.inprocess.InProcessChannelBuilder;
+import io.procpool.internal.codec.ValueCodec;
+import io.procpool.internal.supervisor.LaunchedWorker;
+import io.procpool.internal.supervisor.WorkerLauncher;
+import io.procpool.internal.worker.StatusFile;
+import io.procpool.internal.worker.WorkerRuntime;
+import io.procpool.proto.v1.Bootstrap;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+/**
+ * A launcher that runs each worker as threads of this JVM over gRPC's in-process transport: the whole
+ * dispatch, codec and transport path without starting a process. "Killing" a worker closes its channel
+ * and completes its exit with 137, as SIGKILL would.
+ */
+final class ThreadLauncher implements WorkerLauncher {
+  final List<ThreadWorker> launched = new CopyOnWriteArrayList<>();
+
+  @Override
+  public boolean inProcess() {
+    return true;
+  }
+
+  @Override
+  public LaunchedWorker launch(Bootstrap bootstrap) throws IOException {
+    String name = bootstrap.getTarget().substring("inprocess:".length());
+    ManagedChannel channel =
+        InProcessChannelBuilder.forName(name).directExecutor().maxInboundMessageSize(Integer.MAX_VALUE).build();
+    ThreadWorker w = new ThreadWorker(channel);
+    WorkerRuntime runtime =
+        new WorkerRuntime(
+            bootstrap,
+            channel,
+            StatusFile.open(Path.of(bootstrap.getStatusFile())),
+            new ValueCodec(ValueCodec.createFilter("maxdepth=1000")),
+            () -> ProcessHandle.current().pid(),
+            ThreadLauncher.class.getClassLoader(),
+            w::exit);
+    runtime.start();
+    launched.add(w);
+    return w;
+  }
+
+  static final class ThreadWorker implements LaunchedWorker {
+    private final ManagedChannel channel;
+    private final CompletableFuture<Integer> exit = new CompletableFuture<>();
+
+    ThreadWorker(ManagedChannel channel) {
+      this.channel = channel;
+    }
+
+    void exit(int code) {
+      channel.shutdownNow();
+      exit.complete(code);
+    }
+
+    @Override
+    public long pid() {
+      return ProcessHandle.current().pid();
+    }
+
+    @Override
+    public CompletableFuture<Integer> onExit() {
+      return exit;
+    }
+
+    @Override
+    public boolean isAlive() {
+      return !exit.isDone();
+    }
+
+    @Override
+    public void kill() {
+      exit(137);
+    }
+
+    @Override
+    public void terminate() {
+      exit(143);
+    }
+  }
+}
