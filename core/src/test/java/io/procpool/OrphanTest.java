@@ -1,0 +1,87 @@
+package io.procpool;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+
+/**
+ * No orphans: when the parent JVM dies, by SIGKILL (no shutdown hook runs) or by SIGTERM, every worker
+ * and WorkerProcess child exits by itself within a few seconds.
+ */
+class OrphanTest {
+  private static List<ProcessHandle> startParentAndReadChildren(List<Process> parents) throws Exception {
+    String java = ProcessHandle.current().info().command().orElseThrow();
+    Process parent =
+        new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), OrphanParent.class.getName())
+            .redirectError(ProcessBuilder.Redirect.INHERIT)
+            .start();
+    parents.add(parent);
+    BufferedReader out = new BufferedReader(new InputStreamReader(parent.getInputStream(), StandardCharsets.UTF_8));
+    String line;
+    while ((line = out.readLine()) != null && !line.startsWith("PIDS ")) {
+      // Skip anything else the parent printed.
+    }
+    if (line == null) {
+      throw new AssertionError("parent exited with " + parent.waitFor() + " before printing its children");
+    }
+    List<ProcessHandle> children =
+        Arrays.stream(line.substring(5).split(" "))
+            .map(Long::parseLong)
+            .map(ProcessHandle::of)
+            .map(Optional::orElseThrow)
+            .collect(Collectors.toList());
+    assertEquals(3, children.size());
+    for (ProcessHandle c : children) {
+      assertEquals(parent.pid(), c.parent().orElseThrow().pid(), "each child's parent is the parent JVM");
+    }
+    return children;
+  }
+
+  private static void assertAllExitWithin(List<ProcessHandle> children, Duration limit) {
+    long start = System.nanoTime();
+    List<ProcessHandle> alive = new ArrayList<>(children);
+    try {
+      Conditions.await(
+          "every child of the dead parent to exit", limit, () -> alive.stream().noneMatch(ProcessHandle::isAlive));
+    } finally {
+      // They are no longer our descendants: clean up here whatever happened.
+      children.forEach(ProcessHandle::destroyForcibly);
+    }
+    System.err.println("orphans gone after " + (System.nanoTime() - start) / 1_000_000 + " ms");
+  }
+
+  @Test
+  void parentSigkilled_everyWorkerExitsWithinSeconds() throws Exception {
+    List<Process> parents = new ArrayList<>();
+    try {
+      List<ProcessHandle> children = startParentAndReadChildren(parents);
+      parents.get(0).destroyForcibly().waitFor();
+      assertAllExitWithin(children, Duration.ofSeconds(5));
+    } finally {
+      parents.forEach(Process::destroyForcibly);
+    }
+  }
+
+  @Test
+  void parentSigtermed_everyWorkerExits() throws Exception {
+    List<Process> parents = new ArrayList<>();
+    try {
+      List<ProcessHandle> children = startParentAndReadChildren(parents);
+      parents.get(0).destroy();
+      assertTrue(parents.get(0).waitFor(30, java.util.concurrent.TimeUnit.SECONDS));
+      assertAllExitWithin(children, Duration.ofSeconds(5));
+    } finally {
+      parents.forEach(Process::destroyForcibly);
+    }
+  }
+}
