@@ -1,0 +1,88 @@
+package io.procpool.internal.codec;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.procpool.proto.v1.Heartbeat;
+import io.procpool.proto.v1.Value;
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class ValueCodecTest {
+  private final ValueCodec codec = new ValueCodec(ValueCodec.createFilter("maxdepth=20;maxarray=1000"));
+  private final ClassLoader loader = getClass().getClassLoader();
+
+  record Box(Object value) implements Serializable {}
+
+  @Test
+  void encode_scalars_useCompactKinds() throws Exception {
+    assertEquals(Value.KindCase.STRING, codec.encode("s").getKindCase());
+    assertEquals(Value.KindCase.LONG, codec.encode(1L).getKindCase());
+    assertEquals(Value.KindCase.INT, codec.encode(1).getKindCase());
+    assertEquals(Value.KindCase.BYTES, codec.encode(new byte[1]).getKindCase());
+    assertEquals(Value.KindCase.NULL, codec.encode(null).getKindCase());
+    assertEquals(Value.KindCase.PROTO, codec.encode(Heartbeat.getDefaultInstance()).getKindCase());
+    assertEquals(Value.KindCase.JAVA, codec.encode(new Box(1)).getKindCase());
+  }
+
+  @Test
+  void roundTrip_everyKind_equalValue() throws Exception {
+    for (Object v : new Object[] {"s", 1L, 2, 3.0, 4f, true, (short) 5, (byte) 6, 'x', null, new Box("b"),
+        Heartbeat.newBuilder().setRssBytes(7).build()}) {
+      assertEquals(v, codec.decode(codec.encode(v), loader));
+    }
+    assertArrayEquals(new byte[] {1, 2}, (byte[]) codec.decode(codec.encode(new byte[] {1, 2}), loader));
+  }
+
+  @Test
+  void protoMessage_travelsAsProtobufNotJavaSerialization() throws Exception {
+    Value v = codec.encode(Heartbeat.newBuilder().setGcMillis(3).build());
+    assertEquals(Heartbeat.class.getName(), v.getProto().getJavaClass());
+    assertEquals(Heartbeat.newBuilder().setGcMillis(3).build().toByteString(), v.getProto().getData());
+  }
+
+  @Test
+  void encode_notSerializable_namesTheClass() {
+    ValueCodec.CodecException e = assertThrows(ValueCodec.CodecException.class, () -> codec.encode(new Object()));
+    assertEquals("value of type java.lang.Object is not serializable", e.getMessage());
+    ValueCodec.CodecException nested =
+        assertThrows(ValueCodec.CodecException.class, () -> codec.encode(new Box(new Thread())));
+    assertEquals("value of type java.lang.Thread is not serializable", nested.getMessage());
+  }
+
+  @Test
+  void decode_overFilterLimits_isRejected() throws Exception {
+    Value big = codec.encode(new Box(new int[5000]));
+    ValueCodec.CodecException e = assertThrows(ValueCodec.CodecException.class, () -> codec.decode(big, loader));
+    assertTrue(e.getMessage().contains("could not be read") || e.getMessage().contains("cannot be deserialized"), e.getMessage());
+    Object deep = null;
+    for (int i = 0; i < 100; i++) {
+      List<Object> l = new ArrayList<>();
+      l.add(deep);
+      deep = l;
+    }
+    Value deepValue = codec.encode(deep);
+    assertThrows(ValueCodec.CodecException.class, () -> codec.decode(deepValue, loader));
+  }
+
+  @Test
+  void decode_classPatternDenied_isRejected() throws Exception {
+    ValueCodec strict = new ValueCodec(ValueCodec.createFilter("!" + Box.class.getName()));
+    Value v = strict.encode(new Box(1));
+    assertThrows(ValueCodec.CodecException.class, () -> strict.decode(v, loader));
+  }
+
+  @Test
+  void decode_unknownProtoClass_namesIt() {
+    Value v =
+        Value.newBuilder()
+            .setProto(io.procpool.proto.v1.ProtoValue.newBuilder().setJavaClass("com.example.Missing"))
+            .build();
+    ValueCodec.CodecException e = assertThrows(ValueCodec.CodecException.class, () -> codec.decode(v, loader));
+    assertEquals("protobuf class com.example.Missing could not be loaded on this side", e.getMessage());
+  }
+}
