@@ -756,15 +756,12 @@ public final class PoolCore implements WorkerService.Acceptor {
     for (int i = requeue.size() - 1; i >= 0; i--) {
       queue.addFirst(requeue.get(i));
     }
-    boolean expected = was == Slot.State.RETIRING;
-    if (!expected) {
-      log.log(
-          s.startFailure != null || was == Slot.State.LAUNCHING || was == Slot.State.CONNECTED
-              ? System.Logger.Level.WARNING
-              : System.Logger.Level.WARNING,
-          "{0}: worker {1} (pid {2}) exited unexpectedly with code {3}",
-          name, s.index, s.pid(), s.exitCode);
-    }
+    // A worker we told to exit, or killed while stopping, exited as expected; anything else is news.
+    boolean expected = was == Slot.State.RETIRING || s.killRequested;
+    log.log(
+        expected ? System.Logger.Level.DEBUG : System.Logger.Level.WARNING,
+        "{0}: worker {1} (pid {2}) exited {3}with code {4}",
+        name, s.index, s.pid(), expected ? "" : "unexpectedly ", s.exitCode);
     // Step 2.
     boolean failedToStart = was == Slot.State.LAUNCHING || was == Slot.State.CONNECTED;
     if (state == State.STARTING && failedToStart) {
