@@ -71,7 +71,8 @@ public final class Pool implements AutoCloseable {
 
   /**
    * Applies {@code task} to every input, in parallel across the workers, and returns the outputs in input
-   * order. Inputs are sent in chunks (about four per worker) so that small tasks are cheap.
+   * order. Inputs are sent in chunks sized to the measured cost of one input (about 20 ms of work each,
+   * at most a quarter of each worker's share), so that small tasks are cheap and large ones balance.
    *
    * @throws ExecutionException with the first task failure as its cause
    * @throws InterruptedException if interrupted while waiting; the map's tasks are then cancelled
@@ -106,6 +107,8 @@ public final class Pool implements AutoCloseable {
    * read-ahead, so an infinite input works. A failed task surfaces, when the stream reaches it, as an
    * {@link com.google.common.util.concurrent.UncheckedExecutionException} whose cause is the task's
    * exception; nothing is yielded after it. Closing the stream cancels the tasks still outstanding.
+   * Consume or close the stream before {@link #shutdown()}: after it, the stream yields what was already
+   * sent and may then throw {@link RejectedExecutionException} once the pool has terminated.
    */
   public <I, O> Stream<O> imap(Task<I, O> task, Iterable<? extends I> inputs) {
     requireNonNull(task, "task");

@@ -1,13 +1,17 @@
 package io.procpool.internal.dispatch;
 
 import com.google.common.util.concurrent.AbstractFuture;
+import com.google.common.util.concurrent.Futures;
 import com.google.common.util.concurrent.ListenableFuture;
 import com.google.common.util.concurrent.MoreExecutors;
 import com.google.common.util.concurrent.UncheckedExecutionException;
+import com.google.common.util.concurrent.Uninterruptibles;
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import io.procpool.Task;
 import io.procpool.proto.v1.Value;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Iterator;
 import java.util.List;
 import java.util.NoSuchElementException;
@@ -22,127 +26,195 @@ import java.util.stream.StreamSupport;
 
 /**
  * map, mapAsync, imap and imapUnordered on top of single tasks: inputs are grouped into chunks (one task
- * each), and the chunks' outputs are put back together in input order or completion order.
+ * each), created lazily as earlier chunks finish, and the outputs are put back together in input order or
+ * completion order.
  *
- * <p>Chunk sizes: an eager map knows its length and, like multiprocessing's {@code Pool.map}, makes about
- * four chunks per worker (so the last chunks balance the load), capped at {@link #MAX_CHUNK} items and
- * {@link #MAX_CHUNK_BYTES} bytes. A lazy imap does not know its length; like joblib, it sizes chunks so
- * each runs for about {@link #TARGET_CHUNK_NANOS}, going by the pool's recent per-item run time, starting
- * from one. With a task timeout every chunk holds one item, since the timeout is per task.
+ * <p>Chunk size adapts, as joblib's batches do, to a target run time of {@link #TARGET_CHUNK_NANOS} per
+ * chunk, going by the pool's measured run time per input: a trivial function gets chunks of thousands of
+ * inputs (so per-message costs vanish), a 50 ms function gets one input per chunk (so the load balances,
+ * progress is fine-grained, and a worker death loses little work). Before any measurement a chunk holds
+ * one input. A map of known length also caps chunks, like multiprocessing's {@code Pool.map}, at about a
+ * quarter of each worker's share, so the last chunks still balance. With a task timeout every chunk holds
+ * one input, since the timeout is per task.
+ *
+ * <p>Read-ahead is bounded: at most {@code 4 x workers} chunks are outstanding per call, so an infinite
+ * input works and memory stays bounded.
  */
 public final class Maps {
-  static final int MAX_CHUNK = 20_000;
+  static final int MAX_CHUNK = 50_000;
   static final long MAX_CHUNK_BYTES = 4L << 20;
-  static final long TARGET_CHUNK_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
-  static final int LAZY_MAX_CHUNK = 4096;
+  static final long TARGET_CHUNK_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
 
   private Maps() {}
 
-  /** Ordered map; the returned future fails with the first chunk failure and cancels the rest. */
+  /** Cuts inputs into adaptively sized chunks and queues them as tasks. Not thread-safe. */
+  static final class Feeder<I> {
+    private final PoolCore core;
+    private final Task<I, ?> fn;
+    private final Iterator<? extends I> source;
+    private final long cap;
+    final int maxOutstanding;
+
+    Feeder(PoolCore core, Task<I, ?> fn, Iterator<? extends I> source, int knownSize) {
+      this.core = core;
+      this.fn = fn;
+      this.source = source;
+      long c = knownSize > 0 ? (knownSize + core.workerCount() * 4L - 1) / (core.workerCount() * 4L) : MAX_CHUNK;
+      if (core.maxTasksPerWorker() > 0) {
+        c = Math.min(c, core.maxTasksPerWorker());
+      }
+      this.cap = Math.max(1, Math.min(MAX_CHUNK, c));
+      this.maxOutstanding = core.workerCount() * 4;
+    }
+
+    boolean hasMore() {
+      return source.hasNext();
+    }
+
+    int chunkSize() {
+      if (core.taskTimeout() != null) {
+        return 1;
+      }
+      long perItem = core.recentItemNanos();
+      if (perItem < 0) {
+        return 1;
+      }
+      return (int) Math.max(1, Math.min(cap, TARGET_CHUNK_NANOS / Math.max(1, perItem)));
+    }
+
+    /** Encodes and queues the next chunk; the caller checked {@link #hasMore()}. */
+    TaskFuture<List<Object>> next() {
+      int n = chunkSize();
+      List<Value> chunk = new ArrayList<>(Math.min(n, 1024));
+      long bytes = 0;
+      while (chunk.size() < n && bytes < MAX_CHUNK_BYTES && source.hasNext()) {
+        Value v = core.encodeInput(fn, source.next());
+        chunk.add(v);
+        bytes += v.getSerializedSize();
+      }
+      return core.enqueueEncoded(fn, chunk, false, true);
+    }
+  }
+
+  /**
+   * Ordered map; the returned future fails with the first chunk failure (and cancels the rest), and
+   * cancelling it cancels every chunk. An orderly shutdown waits for the whole map.
+   */
   public static <I, O> ListenableFuture<List<O>> mapAsync(PoolCore core, Task<I, O> fn, List<I> inputs) {
-    if (inputs.isEmpty()) {
-      MapFuture<O> f = new MapFuture<>(0);
-      f.finish();
-      return f;
-    }
-    int chunk = eagerChunkSize(core, inputs.size());
     core.encodeFunction(fn, "task");
-    List<List<Value>> chunks = new ArrayList<>();
-    List<Value> current = new ArrayList<>();
-    long bytes = 0;
-    for (I in : inputs) {
-      Value v = core.encodeInput(fn, in);
-      if (!current.isEmpty() && (current.size() >= chunk || bytes + v.getSerializedSize() > MAX_CHUNK_BYTES)) {
-        chunks.add(current);
-        current = new ArrayList<>();
-        bytes = 0;
-      }
-      current.add(v);
-      bytes += v.getSerializedSize();
-    }
-    chunks.add(current);
-    MapFuture<O> result = new MapFuture<>(chunks.size());
-    try {
-      for (int i = 0; i < chunks.size(); i++) {
-        TaskFuture<List<Object>> f = core.enqueueEncoded(fn, chunks.get(i), false);
-        result.add(i, f);
-      }
-    } catch (RuntimeException e) {
-      result.cancel(false);
-      throw e;
-    }
+    MapFuture<I, O> result = new MapFuture<>(new Feeder<>(core, fn, inputs.iterator(), inputs.size()), core);
+    core.openMap();
+    result.fill();
     return result;
   }
 
-  static int eagerChunkSize(PoolCore core, int n) {
-    if (core.taskTimeout() != null) {
-      return 1;
-    }
-    long chunk = (n + core.workerCount() * 4L - 1) / (core.workerCount() * 4L);
-    chunk = Math.min(chunk, MAX_CHUNK);
-    if (core.maxTasksPerWorker() > 0) {
-      chunk = Math.min(chunk, core.maxTasksPerWorker());
-    }
-    return (int) Math.max(1, chunk);
-  }
+  /** Collects chunk outputs in order, creating chunks as earlier ones finish. */
+  static final class MapFuture<I, O> extends AbstractFuture<List<O>> {
+    private final Feeder<I> feeder;
+    private final PoolCore core;
 
-  /** Puts chunk outputs back in order. Fails with the first failure; cancelling it cancels every chunk. */
-  static final class MapFuture<O> extends AbstractFuture<List<O>> {
-    private final Object[][] parts;
-    private final List<TaskFuture<List<Object>>> chunks;
-    private int remaining;
+    @GuardedBy("this")
+    private final List<TaskFuture<List<Object>>> chunks = new ArrayList<>();
 
-    MapFuture(int n) {
-      this.parts = new Object[n][];
-      this.chunks = new ArrayList<>(n);
-      this.remaining = n;
+    @GuardedBy("this")
+    private final List<Object[]> parts = new ArrayList<>();
+
+    @GuardedBy("this")
+    private int outstanding;
+
+    @GuardedBy("this")
+    private boolean closed;
+
+    MapFuture(Feeder<I> feeder, PoolCore core) {
+      this.feeder = feeder;
+      this.core = core;
     }
 
-    void add(int index, TaskFuture<List<Object>> f) {
+    /** Queues chunks up to the read-ahead bound; completes the map when everything has come back. */
+    void fill() {
+      boolean finish = false;
+      boolean close = false;
       synchronized (this) {
-        chunks.add(f);
+        try {
+          while (!closed && outstanding < feeder.maxOutstanding && feeder.hasMore() && !isDone()) {
+            TaskFuture<List<Object>> f = feeder.next();
+            int index = chunks.size();
+            chunks.add(f);
+            parts.add(null);
+            outstanding++;
+            f.addListener(() -> onChunkDone(index, f), MoreExecutors.directExecutor());
+          }
+        } catch (RuntimeException e) {
+          // An input that cannot be encoded (or a pool that stopped): the map fails as a whole.
+          closed = true;
+          close = true;
+          if (setException(e)) {
+            cancelChunks();
+          }
+        }
+        if (!closed && (!feeder.hasMore() || isDone())) {
+          closed = true;
+          close = true;
+        }
+        finish = closed && outstanding == 0 && !isDone();
       }
-      if (isCancelled()) {
-        f.cancel(true);
+      if (close) {
+        core.closeMap();
       }
-      f.addListener(() -> onChunkDone(index, f), MoreExecutors.directExecutor());
+      if (finish) {
+        finish();
+      }
     }
 
     private void onChunkDone(int index, TaskFuture<List<Object>> f) {
       List<Object> out;
       try {
-        out = com.google.common.util.concurrent.Futures.getDone(f);
+        out = Futures.getDone(f);
       } catch (ExecutionException e) {
         if (setException(e.getCause())) {
           cancelChunks();
         }
+        closeOnce();
         return;
       } catch (CancellationException e) {
-        if (cancel(false)) {
+        if (!isDone()) {
+          setException(new CancellationException("a task of this map was cancelled"));
           cancelChunks();
         }
+        closeOnce();
         return;
       }
-      boolean last;
       synchronized (this) {
-        parts[index] = out.toArray();
-        last = --remaining == 0;
+        parts.set(index, out.toArray());
+        outstanding--;
       }
-      if (last) {
-        finish();
+      fill();
+    }
+
+    private void closeOnce() {
+      boolean close;
+      synchronized (this) {
+        close = !closed;
+        closed = true;
+      }
+      if (close) {
+        core.closeMap();
       }
     }
 
     @SuppressWarnings("unchecked")
-    void finish() {
-      int total = 0;
-      for (Object[] p : parts) {
-        total += p.length;
-      }
-      List<O> all = new ArrayList<>(total);
-      for (Object[] p : parts) {
-        for (Object o : p) {
-          all.add((O) o);
+    private void finish() {
+      List<O> all;
+      synchronized (this) {
+        int total = 0;
+        for (Object[] p : parts) {
+          total += p.length;
+        }
+        all = new ArrayList<>(total);
+        for (Object[] p : parts) {
+          for (Object o : p) {
+            all.add((O) o);
+          }
         }
       }
       set(all);
@@ -162,6 +234,7 @@ public final class Maps {
     protected void afterDone() {
       if (isCancelled()) {
         cancelChunks();
+        closeOnce();
       }
     }
   }
@@ -169,58 +242,31 @@ public final class Maps {
   /** Lazy map: pulls from {@code inputs} only as results are consumed, with bounded read-ahead. */
   public static <I, O> Stream<O> imap(PoolCore core, Task<I, O> fn, Iterable<I> inputs, boolean ordered) {
     core.encodeFunction(fn, "task");
-    LazyIterator<I, O> it = new LazyIterator<>(core, fn, inputs.iterator(), ordered);
+    LazyIterator<I, O> it = new LazyIterator<>(new Feeder<>(core, fn, inputs.iterator(), -1), ordered);
     int characteristics = ordered ? Spliterator.ORDERED : 0;
     return StreamSupport.stream(Spliterators.spliteratorUnknownSize(it, characteristics), false)
         .onClose(it::close);
   }
 
+  /** The iterator behind imap streams; used by one consuming thread at a time, as streams are. */
   static final class LazyIterator<I, O> implements Iterator<O> {
-    private final PoolCore core;
-    private final Task<I, O> fn;
-    private final Iterator<I> source;
+    private final Feeder<I> feeder;
     private final boolean ordered;
-    private final int maxOutstanding;
-    // Ordered: chunks in input order. Unordered: chunks not yet completed (for close()).
+    // Ordered: chunks in input order. Unordered: chunks not yet taken (for close()).
     private final ArrayDeque<TaskFuture<List<Object>>> outstanding = new ArrayDeque<>();
     private final LinkedBlockingQueue<TaskFuture<List<Object>>> completed = new LinkedBlockingQueue<>();
-    private Iterator<Object> current = java.util.Collections.emptyIterator();
-    private boolean failed;
+    private Iterator<Object> current = Collections.emptyIterator();
+    private boolean finished;
+    private UncheckedExecutionException pendingFailure;
 
-    LazyIterator(PoolCore core, Task<I, O> fn, Iterator<I> source, boolean ordered) {
-      this.core = core;
-      this.fn = fn;
-      this.source = source;
+    LazyIterator(Feeder<I> feeder, boolean ordered) {
+      this.feeder = feeder;
       this.ordered = ordered;
-      this.maxOutstanding = core.workerCount() * 4;
-    }
-
-    private int chunkSize() {
-      if (core.taskTimeout() != null) {
-        return 1;
-      }
-      long perItem = core.recentItemNanos();
-      if (perItem < 0) {
-        return 1;
-      }
-      long n = TARGET_CHUNK_NANOS / Math.max(1, perItem);
-      if (core.maxTasksPerWorker() > 0) {
-        n = Math.min(n, core.maxTasksPerWorker());
-      }
-      return (int) Math.max(1, Math.min(LAZY_MAX_CHUNK, n));
     }
 
     private void fill() {
-      while (outstanding.size() < maxOutstanding && source.hasNext()) {
-        int n = chunkSize();
-        List<Value> chunk = new ArrayList<>(n);
-        long bytes = 0;
-        while (chunk.size() < n && bytes < MAX_CHUNK_BYTES && source.hasNext()) {
-          Value v = core.encodeInput(fn, source.next());
-          chunk.add(v);
-          bytes += v.getSerializedSize();
-        }
-        TaskFuture<List<Object>> f = core.enqueueEncoded(fn, chunk, false);
+      while (outstanding.size() < feeder.maxOutstanding && feeder.hasMore()) {
+        TaskFuture<List<Object>> f = feeder.next();
         outstanding.add(f);
         if (!ordered) {
           f.addListener(() -> completed.add(f), MoreExecutors.directExecutor());
@@ -228,14 +274,24 @@ public final class Maps {
       }
     }
 
+    private UncheckedExecutionException takeFailure() {
+      UncheckedExecutionException e = pendingFailure;
+      pendingFailure = null;
+      return e;
+    }
+
     @Override
     public boolean hasNext() {
       while (!current.hasNext()) {
-        if (failed) {
+        if (pendingFailure != null) {
+          throw takeFailure();
+        }
+        if (finished) {
           return false;
         }
         fill();
         if (outstanding.isEmpty()) {
+          finished = true;
           return false;
         }
         TaskFuture<List<Object>> next;
@@ -252,13 +308,18 @@ public final class Maps {
           outstanding.remove(next);
         }
         try {
-          current = com.google.common.util.concurrent.Uninterruptibles.getUninterruptibly(next).iterator();
+          current = Uninterruptibles.getUninterruptibly(next).iterator();
         } catch (ExecutionException e) {
-          failed = true;
           close();
-          throw new UncheckedExecutionException(e.getCause());
+          // The inputs of the chunk before the failed one did succeed: yield them, then the failure.
+          List<Object> partial = next.partialOutputs();
+          pendingFailure = new UncheckedExecutionException(e.getCause());
+          if (partial.isEmpty()) {
+            throw takeFailure();
+          }
+          current = partial.iterator();
+          return true;
         } catch (CancellationException e) {
-          failed = true;
           close();
           throw e;
         }
@@ -276,7 +337,7 @@ public final class Maps {
     }
 
     void close() {
-      failed = true;
+      finished = true;
       for (TaskFuture<List<Object>> f : outstanding) {
         f.cancel(true);
       }

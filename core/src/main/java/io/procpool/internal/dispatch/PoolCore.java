@@ -135,10 +135,17 @@ public final class PoolCore implements WorkerService.Acceptor {
   private int consecutiveStartFailures;
 
   @GuardedBy("lock")
+  private boolean stoppedNow;
+
+  @GuardedBy("lock")
   private long ewmaTaskNanos = TimeUnit.MILLISECONDS.toNanos(10);
 
   @GuardedBy("lock")
   private long ewmaItemNanos = -1;
+
+  /** Maps that have inputs not yet queued; an orderly shutdown waits for them. */
+  @GuardedBy("lock")
+  private int openMaps;
 
   @GuardedBy("lock")
   private long submitted, completedTasks, failedTasks, retriedTasks, cancelledTasks, workersReplaced;
@@ -330,6 +337,8 @@ public final class PoolCore implements WorkerService.Acceptor {
       if (state == State.STARTING || state == State.RUNNING) {
         transition(State.SHUTTING_DOWN);
       }
+      stoppedNow = true;
+      openMaps = 0;
       for (TaskRecord r : queue) {
         toCancel.add(r.future);
       }
@@ -420,7 +429,7 @@ public final class PoolCore implements WorkerService.Acceptor {
   /** When shutting down and nothing is queued or in flight, tells every ready worker to exit. */
   @GuardedBy("lock")
   private void retireIdleIfDrained(List<Runnable> after) {
-    if (state != State.SHUTTING_DOWN || !queue.isEmpty()) {
+    if (state != State.SHUTTING_DOWN || !queue.isEmpty() || openMaps > 0) {
       return;
     }
     for (Slot s : slots) {
@@ -448,7 +457,7 @@ public final class PoolCore implements WorkerService.Acceptor {
         return;
       }
     }
-    if (!queue.isEmpty()) {
+    if (!queue.isEmpty() || (openMaps > 0 && state != State.FAILED)) {
       return;
     }
     transition(State.TERMINATED);
@@ -768,7 +777,10 @@ public final class PoolCore implements WorkerService.Acceptor {
       Throwable cause = s.startFailure != null ? s.startFailure : startExitFailure(s);
       after.add(() -> started.setException(cause));
     } else if (slots[s.index] == s && needsReplacement()) {
-      if (failedToStart && ++consecutiveStartFailures >= MAX_CONSECUTIVE_START_FAILURES) {
+      // A worker killed from outside while starting (a signal: code > 128) says nothing about whether
+      // workers can start; one that failed by itself (bad option, initializer threw) does.
+      boolean couldNotStart = failedToStart && (s.startFailure != null || s.exitCode < 128);
+      if (couldNotStart && ++consecutiveStartFailures >= MAX_CONSECUTIVE_START_FAILURES) {
         Throwable cause = s.startFailure != null ? s.startFailure : startExitFailure(s);
         fail(cause, after);
       } else {
@@ -811,7 +823,7 @@ public final class PoolCore implements WorkerService.Acceptor {
     if (state == State.RUNNING) {
       return true;
     }
-    return state == State.SHUTTING_DOWN && !queue.isEmpty();
+    return state == State.SHUTTING_DOWN && !stoppedNow && (!queue.isEmpty() || openMaps > 0);
   }
 
   /** The pool can no longer start workers: every unfinished future fails with {@code cause}. */
@@ -972,6 +984,15 @@ public final class PoolCore implements WorkerService.Acceptor {
 
   /** Queues a task whose function encodes (callers have checked) and whose inputs are encoded. */
   <T> TaskFuture<T> enqueueEncoded(Task<?, ?> function, List<Value> inputs, boolean single) {
+    return enqueueEncoded(function, inputs, single, false);
+  }
+
+  /**
+   * As above; a {@code continuation} is the next chunk of a map or imap the pool already accepted, which
+   * an orderly shutdown lets through (shutdownNow does not).
+   */
+  <T> TaskFuture<T> enqueueEncoded(
+      Task<?, ?> function, List<Value> inputs, boolean single, boolean continuation) {
     TaskFuture<T> future = new TaskFuture<>(single);
     Value fn = encodeFunction(function, "task");
     TaskRequest request =
@@ -986,13 +1007,34 @@ public final class PoolCore implements WorkerService.Acceptor {
     future.bind(this, r);
     List<Runnable> after = new ArrayList<>();
     synchronized (lock) {
-      rejectIfShutdown();
+      if (!(continuation && state == State.SHUTTING_DOWN && !stoppedNow)) {
+        rejectIfShutdown();
+      }
       submitted++;
       queue.addLast(r);
       pump(after);
     }
     after.forEach(Runnable::run);
     return future;
+  }
+
+  /** A map starts: until {@link #closeMap()}, an orderly shutdown waits for its remaining inputs. */
+  void openMap() {
+    synchronized (lock) {
+      rejectIfShutdown();
+      openMaps++;
+    }
+  }
+
+  /** A map has queued all its inputs (or failed, or was cancelled). */
+  void closeMap() {
+    List<Runnable> after = new ArrayList<>();
+    synchronized (lock) {
+      openMaps = Math.max(0, openMaps - 1);
+      retireIdleIfDrained(after);
+      maybeTerminate(after);
+    }
+    after.forEach(Runnable::run);
   }
 
   @GuardedBy("lock")
@@ -1135,7 +1177,16 @@ public final class PoolCore implements WorkerService.Acceptor {
       if (res.getCancelled()) {
         r.future.cancelQuietly();
       } else if (res.hasFailure()) {
-        r.future.fail(FailureCodec.decode(res.getFailure(), codec, r.loader));
+        Throwable t = FailureCodec.decode(res.getFailure(), codec, r.loader);
+        List<Object> partial = new ArrayList<>(res.getOutputsCount());
+        try {
+          for (Value v : res.getOutputsList()) {
+            partial.add(codec.decode(v, r.loader));
+          }
+        } catch (ValueCodec.CodecException | RuntimeException e) {
+          partial.clear();
+        }
+        r.future.fail(t, partial);
       } else {
         List<Object> outputs = new ArrayList<>(res.getOutputsCount());
         try {

@@ -13,6 +13,7 @@ final class TaskFuture<T> extends AbstractFuture<T> {
   private final boolean single;
   private volatile TaskRecord record;
   private volatile PoolCore core;
+  private volatile List<Object> partialOutputs = List.of();
 
   TaskFuture(boolean single) {
     this.single = single;
@@ -30,6 +31,17 @@ final class TaskFuture<T> extends AbstractFuture<T> {
 
   boolean fail(Throwable t) {
     return setException(t);
+  }
+
+  /** Fails a chunk whose first inputs succeeded: their outputs stay available to an imap. */
+  boolean fail(Throwable t, List<Object> partial) {
+    partialOutputs = partial;
+    return setException(t);
+  }
+
+  /** Outputs of the inputs before the failed one, for a chunk that failed; else empty. */
+  List<Object> partialOutputs() {
+    return partialOutputs;
   }
 
   boolean cancelQuietly() {
