@@ -32,7 +32,7 @@ import java.util.stream.IntStream;
  *       all. Per-task dispatch overhead with no chunking: queueing, encoding, one message each way.
  *   <li><b>W3-map-trivial-chunked</b>: {@code map} of {@link #identity} over 200,000 integers with the
  *       pool's automatic chunking. Per-item overhead once messages are amortised over chunks.
- *   <li><b>W4-cpu-map</b>: 32 units of {@link #countPrimes} (about 40 ms each), sequentially in this JVM
+ *   <li><b>W4-cpu-map</b>: 32 units of {@link #countPrimes} (about 45 ms each), sequentially in this JVM
  *       and then with {@code map}; plus the same units on a {@code ForkJoinPool} of the same width in
  *       this JVM ({@code "system": "ForkJoinPool"}), the in-process ceiling. How close real CPU-bound
  *       work gets to linear speed-up.
@@ -41,14 +41,21 @@ import java.util.stream.IntStream;
  *   <li><b>RT-round-trip</b>: 2,000 sequential {@code submit(...).get()} of a trivial task; p50, p99
  *       and mean in microseconds. The latency floor of one task, with no pipelining to hide it.
  *   <li><b>RSS-idle-worker</b>: each idle worker's resident memory ({@code VmRSS} of {@code
- *       /proc/<pid>/status}), right after start-up (on the W1 pool), and again at the end after every
- *       workload ({@code RSS-idle-worker-after-load}). The memory price of each worker.
+ *       /proc/<pid>/status}) and proportional memory ({@code pss_mib}), right after start-up (on the W1
+ *       pool), and again at the end after every workload ({@code RSS-idle-worker-after-load}). The
+ *       memory price of each worker (see {@link Rss}).
  * </ul>
  *
  * <p>Before W2..W5 the pool is warmed up with one call, as the peer does. W4 also warms the JIT up on its
  * unit in this JVM and in the workers first, so that the sequential, ForkJoinPool and procpool runs all
  * measure compiled code (CPython has no JIT, so the peer needs no such step). Each workload checks its
  * results and fails the run, naming what differed, if they are wrong.
+ *
+ * <p>Fields beyond the peer's: {@code cpu_s}, the CPU seconds this JVM and the workers burned during
+ * the workload (see {@link CpuTime}: on a shared 2-core machine it moves less than wall time, and shows
+ * whether a workload is CPU-bound); W4's {@code limit}, {@code unit_ms} (one unit, sequentially) and
+ * {@code vs_forkjoinpool} (procpool's throughput over the ForkJoinPool's); RT's {@code cpu_us_per_task};
+ * and {@code round} on the lines of rounds after the first with {@code --repeat}.
  *
  * <p>The task functions are the static methods of this class, so they travel as serializable method
  * references and the workers find them on the same classpath (the fat jar).
@@ -182,13 +189,16 @@ public final class Bench {
 
   /** W1, and RSS-idle-worker on the same fresh pool (read outside the timed spans). */
   private void startToFirstResult() throws Exception {
+    long c0 = CpuTime.nanos(null);
     long t0 = System.nanoTime();
     Pool pool = newPool();
     long t1;
+    Double cpu;
     JsonLine rss;
     try {
       check("W1-start-first-result", pool.submit(Bench::identity, 1).get(), 1);
       t1 = System.nanoTime();
+      cpu = CpuTime.seconds(c0, CpuTime.nanos(pool));
       rss = options.runs("RSS") && round == 1 ? idleRss("RSS-idle-worker", pool) : null;
     } catch (Exception | Error e) {
       pool.shutdownNow();
@@ -198,7 +208,11 @@ public final class Bench {
     pool.close();
     long t3 = System.nanoTime();
     if (options.runs("W1")) {
-      emit(line("W1-start-first-result").put("seconds", secs(t1 - t0)).put("shutdown_s", secs(t3 - t2)));
+      emit(
+          line("W1-start-first-result")
+              .put("seconds", secs(t1 - t0))
+              .put("shutdown_s", secs(t3 - t2))
+              .put("cpu_s", cpu));
     }
     if (rss != null) {
       emit(rss);
@@ -384,18 +398,27 @@ public final class Bench {
             .put("cpu_us_per_task", cpu == null ? null : cpu / k * 1e6));
   }
 
-  /** Resident memory of each worker of {@code pool} (which must be idle), and the largest. */
+  /**
+   * Resident memory of each worker of {@code pool} (which must be idle), the largest, and each worker's
+   * proportional memory (shared pages split among the processes that map them).
+   */
   private JsonLine idleRss(String workload, Pool pool) {
     List<Object> pids = new ArrayList<>();
     List<Object> rss = new ArrayList<>();
+    List<Object> pss = new ArrayList<>();
     double max = 0;
     for (WorkerInfo w : pool.workers()) {
       double mib = Rss.residentMib(w);
       pids.add(w.pid());
       rss.add(mib);
+      pss.add(Rss.proportionalMib(w));
       max = Math.max(max, mib);
     }
-    return line(workload).put("pids", pids).put("rss_mib", rss).put("max_rss_mib", max);
+    return line(workload)
+        .put("pids", pids)
+        .put("rss_mib", rss)
+        .put("max_rss_mib", max)
+        .put("pss_mib", pss);
   }
 
   // ---------------------------------------------------------------------------------------------------

@@ -16,11 +16,14 @@ import java.util.Optional;
 final class CpuTime {
   private CpuTime() {}
 
-  /** Nanoseconds of CPU used by this JVM and every live worker of {@code pool}; -1 if unknown. */
+  /**
+   * Nanoseconds of CPU used by this JVM and every live worker of {@code pool} (none if it is null); -1
+   * if unknown.
+   */
   static long nanos(Pool pool) {
     long total = of(ProcessHandle.current());
-    if (total < 0) {
-      return -1;
+    if (total < 0 || pool == null) {
+      return total;
     }
     for (WorkerInfo w : pool.workers()) {
       Optional<ProcessHandle> p = ProcessHandle.of(w.pid());
