@@ -3,6 +3,7 @@ package io.procpool.bench;
 import com.google.common.util.concurrent.Futures;
 import com.google.common.util.concurrent.ListenableFuture;
 import io.procpool.Pool;
+import io.procpool.PoolStats;
 import io.procpool.WorkerInfo;
 import java.io.PrintStream;
 import java.util.ArrayList;
@@ -53,8 +54,9 @@ import java.util.stream.IntStream;
  *
  * <p>Fields beyond the peer's: {@code cpu_s}, the CPU seconds this JVM and the workers burned during
  * the workload (see {@link CpuTime}: on a shared 2-core machine it moves less than wall time, and shows
- * whether a workload is CPU-bound); W4's {@code limit}, {@code unit_ms} (one unit, sequentially) and
- * {@code vs_forkjoinpool} (procpool's throughput over the ForkJoinPool's); RT's {@code cpu_us_per_task};
+ * whether a workload is CPU-bound); W4's {@code limit}, {@code unit_ms} (one unit, sequentially here),
+ * {@code worker_unit_ms} (one unit as the workers timed it), {@code units_per_worker} and {@code
+ * vs_forkjoinpool} (procpool's throughput over the ForkJoinPool's); RT's {@code cpu_us_per_task};
  * and {@code round} on the lines of rounds after the first with {@code --repeat}.
  *
  * <p>The task functions are the static methods of this class, so they travel as serializable method
@@ -279,12 +281,23 @@ public final class Bench {
     }
     double seq = secs(System.nanoTime() - t0);
 
-    // 3. The pool.
+    // 3. The pool. The workers' busy time and task counts tell a unit that runs slower in a worker
+    // from a worker left idle (imbalance, dispatch gaps).
+    PoolStats before = pool.stats();
     long c0 = CpuTime.nanos(pool);
     t0 = System.nanoTime();
     List<Integer> poolResults = pool.map(Bench::countPrimes, inputs);
     double par = secs(System.nanoTime() - t0);
     Double cpu = CpuTime.seconds(c0, CpuTime.nanos(pool));
+    PoolStats after = pool.stats();
+    long busyNanos = 0;
+    List<Object> unitsPerWorker = new ArrayList<>();
+    for (int i = 0; i < after.workers().size(); i++) {
+      PoolStats.Worker a = after.workers().get(i);
+      PoolStats.Worker b = before.workers().get(i);
+      busyNanos += a.busy().minus(b.busy()).toNanos();
+      unitsPerWorker.add(a.tasksDone() - b.tasksDone());
+    }
 
     // 4. A ForkJoinPool of the same width in this JVM: threads instead of processes.
     ForkJoinPool fjp = new ForkJoinPool(n);
@@ -314,7 +327,9 @@ public final class Bench {
     emit(
         cpuLine(SYSTEM, units, limit, seq, par)
             .put("vs_forkjoinpool", fjpPar / par)
-            .put("cpu_s", cpu));
+            .put("cpu_s", cpu)
+            .put("worker_unit_ms", busyNanos / 1e6 / units)
+            .put("units_per_worker", unitsPerWorker));
     emit(cpuLine("ForkJoinPool", units, limit, seq, fjpPar));
   }
 
