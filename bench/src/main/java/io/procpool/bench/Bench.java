@@ -17,47 +17,51 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
 
 /**
- * The procpool benchmark: the workloads of the Python peer ({@code shared/peers/python_bench.py}, which
- * measures {@code ProcessPoolExecutor} and {@code multiprocessing.Pool}) run on a {@link Pool}, with the
- * same sizes, each printed as one JSON line on stdout with the peer's field names and {@code "system":
- * "procpool"}. Progress and logs go to stderr, so stdout can be piped into a JSON tool.
+ * The procpool benchmark: the workloads of the Python peer ({@code shared/peers/python_bench.py},
+ * which measures {@code ProcessPoolExecutor} and {@code multiprocessing.Pool}) run on a {@link
+ * Pool}, with the same sizes, each printed as one JSON line on stdout with the peer's field names
+ * and {@code "system": "procpool"}. Progress and logs go to stderr, so stdout can be piped into a
+ * JSON tool.
  *
  * <p>Run: {@code java -jar bench/target/procpool-bench.jar [--workers N] [--quick]} (see {@link
  * BenchOptions}). The workloads, and why each is measured:
  *
  * <ul>
- *   <li><b>W1-start-first-result</b>: seconds from {@code Pool.builder().build()} to the first result of
- *       a trivial task, and {@code shutdown_s} for {@code close()}. The fixed cost a user pays per pool:
- *       worker JVM start-up, class loading and the gRPC handshake.
- *   <li><b>W2-submit-trivial</b>: 20,000 single {@code submit}s of {@link #identity}, then waiting for
- *       all. Per-task dispatch overhead with no chunking: queueing, encoding, one message each way.
- *   <li><b>W3-map-trivial-chunked</b>: {@code map} of {@link #identity} over 200,000 integers with the
- *       pool's automatic chunking. Per-item overhead once messages are amortised over chunks.
- *   <li><b>W4-cpu-map</b>: 32 units of {@link #countPrimes} (about 45 ms each), sequentially in this JVM
- *       and then with {@code map}; plus the same units on a {@code ForkJoinPool} of the same width in
- *       this JVM ({@code "system": "ForkJoinPool"}), the in-process ceiling. How close real CPU-bound
- *       work gets to linear speed-up.
+ *   <li><b>W1-start-first-result</b>: seconds from {@code Pool.builder().build()} to the first
+ *       result of a trivial task, and {@code shutdown_s} for {@code close()}. The fixed cost a user
+ *       pays per pool: worker JVM start-up, class loading and the gRPC handshake.
+ *   <li><b>W2-submit-trivial</b>: 20,000 single {@code submit}s of {@link #identity}, then waiting
+ *       for all. Per-task dispatch overhead with no chunking: queueing, encoding, one message each
+ *       way.
+ *   <li><b>W3-map-trivial-chunked</b>: {@code map} of {@link #identity} over 200,000 integers with
+ *       the pool's automatic chunking. Per-item overhead once messages are amortised over chunks.
+ *   <li><b>W4-cpu-map</b>: 32 units of {@link #countPrimes} (about 45 ms each), sequentially in
+ *       this JVM and then with {@code map}; plus the same units on a {@code ForkJoinPool} of the
+ *       same width in this JVM ({@code "system": "ForkJoinPool"}), the in-process ceiling. How
+ *       close real CPU-bound work gets to linear speed-up.
  *   <li><b>W5-payload-in-1MiB / W5-payload-out-1MiB</b>: {@code map} of 200 inputs of 1 MiB ({@link
- *       #length}), then of 200 results of 1 MiB ({@link #makePayload}). Bulk data throughput each way.
- *   <li><b>RT-round-trip</b>: 2,000 sequential {@code submit(...).get()} of a trivial task; p50, p99
- *       and mean in microseconds. The latency floor of one task, with no pipelining to hide it.
+ *       #length}), then of 200 results of 1 MiB ({@link #makePayload}). Bulk data throughput each
+ *       way.
+ *   <li><b>RT-round-trip</b>: 2,000 sequential {@code submit(...).get()} of a trivial task; p50,
+ *       p99 and mean in microseconds. The latency floor of one task, with no pipelining to hide it.
  *   <li><b>RSS-idle-worker</b>: each idle worker's resident memory ({@code VmRSS} of {@code
- *       /proc/<pid>/status}) and proportional memory ({@code pss_mib}), right after start-up (on the W1
- *       pool), and again at the end after every workload ({@code RSS-idle-worker-after-load}). The
- *       memory price of each worker (see {@link Rss}).
+ *       /proc/<pid>/status}) and proportional memory ({@code pss_mib}), right after start-up (on
+ *       the W1 pool), and again at the end after every workload ({@code
+ *       RSS-idle-worker-after-load}). The memory price of each worker (see {@link Rss}).
  * </ul>
  *
- * <p>Before W2..W5 the pool is warmed up with one call, as the peer does. W4 also warms the JIT up on its
- * unit in this JVM and in the workers first, so that the sequential, ForkJoinPool and procpool runs all
- * measure compiled code (CPython has no JIT, so the peer needs no such step). Each workload checks its
- * results and fails the run, naming what differed, if they are wrong.
+ * <p>Before W2..W5 the pool is warmed up with one call, as the peer does. W4 also warms the JIT up
+ * on its unit in this JVM and in the workers first, so that the sequential, ForkJoinPool and
+ * procpool runs all measure compiled code (CPython has no JIT, so the peer needs no such step).
+ * Each workload checks its results and fails the run, naming what differed, if they are wrong.
  *
- * <p>Fields beyond the peer's: {@code cpu_s}, the CPU seconds this JVM and the workers burned during
- * the workload (see {@link CpuTime}: on a shared 2-core machine it moves less than wall time, and shows
- * whether a workload is CPU-bound); W4's {@code limit}, {@code unit_ms} (one unit, sequentially here),
- * {@code worker_unit_ms} (one unit as the workers timed it), {@code units_per_worker} and {@code
- * vs_forkjoinpool} (procpool's throughput over the ForkJoinPool's); RT's {@code cpu_us_per_task};
- * and {@code round} on the lines of rounds after the first with {@code --repeat}.
+ * <p>Fields beyond the peer's: {@code cpu_s}, the CPU seconds this JVM and the workers burned
+ * during the workload (see {@link CpuTime}: on a shared 2-core machine it moves less than wall
+ * time, and shows whether a workload is CPU-bound); W4's {@code limit}, {@code unit_ms} (one unit,
+ * sequentially here), {@code worker_unit_ms} (one unit as the workers timed it), {@code
+ * units_per_worker} and {@code vs_forkjoinpool} (procpool's throughput over the ForkJoinPool's);
+ * RT's {@code cpu_us_per_task}; and {@code round} on the lines of rounds after the first with
+ * {@code --repeat}.
  *
  * <p>The task functions are the static methods of this class, so they travel as serializable method
  * references and the workers find them on the same classpath (the fat jar).
@@ -69,7 +73,8 @@ public final class Bench {
   private final BenchOptions options;
   private final PrintStream out;
   private final PrintStream log;
-  // The round being run, from 1 to --repeat (0 outside the rounds); only touched on the main thread.
+  // The round being run, from 1 to --repeat (0 outside the rounds); only touched on the main
+  // thread.
   private int round;
 
   private Bench(BenchOptions options, PrintStream out, PrintStream log) {
@@ -97,7 +102,7 @@ public final class Bench {
     }
   }
 
-  // ---------------------------------------------------------------------------------------------------
+  // -----------------------------------------------------------------------------------------------
   // Task functions: static, so that they travel as method references.
 
   /** The trivial task: returns its input. */
@@ -136,14 +141,17 @@ public final class Bench {
     return n;
   }
 
-  // ---------------------------------------------------------------------------------------------------
+  // -----------------------------------------------------------------------------------------------
   // The run
 
   private void run() throws Exception {
     int n = options.workers();
     log.printf(
         "procpool-bench: %d workers%s, java %s, %d processors%n",
-        n, options.quick() ? " (quick)" : "", Runtime.version(), Runtime.getRuntime().availableProcessors());
+        n,
+        options.quick() ? " (quick)" : "",
+        Runtime.version(),
+        Runtime.getRuntime().availableProcessors());
     // W1 first, each round with its own pool, so that no other pool competes for the cores.
     for (round = 1; round <= options.repeat(); round++) {
       if (options.runs("W1") || (options.runs("RSS") && round == 1)) {
@@ -339,8 +347,7 @@ public final class Bench {
     if (round > 1) {
       line.put("round", round);
     }
-    return line
-        .put("units", units)
+    return line.put("units", units)
         .put("limit", limit)
         .put("unit_ms", seq / units * 1e3)
         .put("seq_s", seq)
@@ -414,8 +421,8 @@ public final class Bench {
   }
 
   /**
-   * Resident memory of each worker of {@code pool} (which must be idle), the largest, and each worker's
-   * proportional memory (shared pages split among the processes that map them).
+   * Resident memory of each worker of {@code pool} (which must be idle), the largest, and each
+   * worker's proportional memory (shared pages split among the processes that map them).
    */
   private JsonLine idleRss(String workload, Pool pool) {
     List<Object> pids = new ArrayList<>();
@@ -436,7 +443,7 @@ public final class Bench {
         .put("pss_mib", pss);
   }
 
-  // ---------------------------------------------------------------------------------------------------
+  // -----------------------------------------------------------------------------------------------
   // Helpers
 
   private JsonLine line(String workload) {

@@ -8,16 +8,17 @@ import java.util.Set;
 /**
  * The command line of {@link Bench}, parsed and checked.
  *
- * @param workers worker JVMs in the pool and threads in the ForkJoinPool ({@code --workers N}; default:
- *     available processors)
+ * @param workers worker JVMs in the pool and threads in the ForkJoinPool ({@code --workers N};
+ *     default: available processors)
  * @param quick the smoke-test size CI runs ({@code --quick}): every count a tenth, W4 with 8 units
  * @param primeLimit the W4 unit, count primes below this ({@code --prime-limit L})
- * @param workerJvmOptions extra options for every worker JVM ({@code --worker-jvm-options "-Xa -Xb"},
- *     split on whitespace, repeatable), e.g. to start a flight recording in each worker
+ * @param workerJvmOptions extra options for every worker JVM ({@code --worker-jvm-options "-Xa
+ *     -Xb"}, split on whitespace, repeatable), e.g. to start a flight recording in each worker
  * @param only the workload groups to run ({@code --only W2,W3}; default: all of {@link #GROUPS})
- * @param repeat how many rounds to run ({@code --repeat N}; default 1): W1 on a new pool each round, then
- *     W2..RT round after round on one pool. Later rounds show the JIT-warm steady state and give a
- *     profiler more samples; lines of rounds after the first carry a {@code "round"} field
+ * @param repeat how many rounds to run ({@code --repeat N}; default 1): W1 on a new pool each
+ *     round, then W2..RT round after round on one pool. Later rounds show the JIT-warm steady state
+ *     and give a profiler more samples; lines of rounds after the first carry a {@code "round"}
+ *     field
  */
 record BenchOptions(
     int workers,
@@ -32,17 +33,19 @@ record BenchOptions(
 
   /**
    * The W4 unit: counting the primes below this by trial division takes 30-60 ms on one core of the
-   * development machine (2-vCPU AMD EPYC VM, OpenJDK 17.0.15, C2-compiled), as issue 3 asks: measured
-   * 43-46 ms per unit in five runs ({@code unit_ms}); 500,000 measured 64-67 ms, over the range. The
-   * Python peer keeps 60,000 (40-100 ms in CPython 3.11 here, with the load): the loop's cost grows as
-   * about limit^1.5 / ln(limit), and compiled Java runs it 13-30 times faster, so the same unit duration
-   * needs a higher limit. The issue fixes the duration, not the limit.
+   * development machine (2-vCPU AMD EPYC VM, OpenJDK 17.0.15, C2-compiled), as issue 3 asks:
+   * measured 39-47 ms per unit over about twenty runs ({@code unit_ms}); 500,000 measured 64-67 ms,
+   * over the range. The Python peer keeps 60,000 (85-125 ms per unit in CPython 3.11 here): the
+   * loop's cost grows as about limit^1.5 / ln(limit), so 400,000 is 15 times the work of 60,000,
+   * and compiled Java runs it some 15-40 times faster. The issue fixes the duration, not the limit.
    */
   static final int DEFAULT_PRIME_LIMIT = 400_000;
 
   static final String USAGE =
       "Usage: java -jar procpool-bench.jar [--workers N] [--quick] [--prime-limit L]"
-          + " [--worker-jvm-options \"OPTS\"] [--only " + String.join(",", GROUPS) + "] [--repeat N]";
+          + " [--worker-jvm-options \"OPTS\"] [--only "
+          + String.join(",", GROUPS)
+          + "] [--repeat N]";
 
   static BenchOptions parse(String... args) {
     int workers = Runtime.getRuntime().availableProcessors();
@@ -58,7 +61,8 @@ record BenchOptions(
         case "--workers" -> {
           workers = parseInt(a, value(args, ++i, a));
           if (workers < 1) {
-            throw new IllegalArgumentException("--workers is " + workers + ", but must be at least 1");
+            throw new IllegalArgumentException(
+                "--workers is " + workers + ", but must be at least 1");
           }
         }
         case "--prime-limit" -> {
@@ -71,7 +75,8 @@ record BenchOptions(
         case "--repeat" -> {
           repeat = parseInt(a, value(args, ++i, a));
           if (repeat < 1) {
-            throw new IllegalArgumentException("--repeat is " + repeat + ", but must be at least 1");
+            throw new IllegalArgumentException(
+                "--repeat is " + repeat + ", but must be at least 1");
           }
         }
         case "--worker-jvm-options" -> {

@@ -6,19 +6,20 @@ import java.time.Duration;
 import java.util.Optional;
 
 /**
- * CPU time used so far by this JVM and the workers of a pool together, as the operating system counts it
- * (user plus system, at clock-tick resolution). A workload's {@code cpu_s} is the difference across it.
+ * CPU time used so far by this JVM and the workers of a pool together, as the operating system
+ * counts it (user plus system, at clock-tick resolution). A workload's {@code cpu_s} is the
+ * difference across it.
  *
- * <p>Why: the development machine has 2 cores shared with other jobs, so wall-clock figures move from run
- * to run with the load; the CPU seconds a workload burns per task move much less, and they are what
- * bounds its throughput once both cores are busy.
+ * <p>Why: the development machine has 2 cores shared with other jobs, so wall-clock figures move
+ * from run to run with the load; the CPU seconds a workload burns per task move much less, and they
+ * are what bounds its throughput once both cores are busy.
  */
 final class CpuTime {
   private CpuTime() {}
 
   /**
-   * Nanoseconds of CPU used by this JVM and every live worker of {@code pool} (none if it is null); -1
-   * if unknown.
+   * Nanoseconds of CPU used by this JVM and every live worker of {@code pool} (none if it is null);
+   * -1 if unknown.
    */
   static long nanos(Pool pool) {
     long total = of(ProcessHandle.current());

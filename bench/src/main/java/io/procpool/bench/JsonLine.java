@@ -7,12 +7,12 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * One flat JSON object, written on one line with its fields in insertion order, as the Python peer's
- * {@code json.dumps} writes them. Values are strings, integers, doubles (six significant digits; NaN and
- * infinities become {@code null}), lists of those, or {@code null}.
+ * One flat JSON object, written on one line with its fields in insertion order, as the Python
+ * peer's {@code json.dumps} writes them. Values are strings, integers, doubles (six significant
+ * digits; NaN and infinities become {@code null}), lists of those, or {@code null}.
  *
- * <p>Hand-written rather than a JSON library so that the fat jar carries nothing the benchmark does not
- * measure; the values it sees are few and simple.
+ * <p>Hand-written rather than a JSON library so that the fat jar carries nothing the benchmark does
+ * not measure; the values it sees are few and simple.
  */
 final class JsonLine {
   private static final MathContext DIGITS = new MathContext(6);
@@ -33,7 +33,10 @@ final class JsonLine {
             || value instanceof Double
             || value instanceof List<?>)) {
       throw new IllegalArgumentException(
-          "Field " + key + " has a value of type " + value.getClass().getName()
+          "Field "
+              + key
+              + " has a value of type "
+              + value.getClass().getName()
               + ", but only String, Integer, Long, Double, List or null can be written");
     }
     fields.put(key, value);

@@ -11,9 +11,10 @@ import java.util.List;
  * Memory of a worker process, from Linux's {@code /proc}: its resident set ({@code VmRSS} of {@code
  * /proc/<pid>/status}: the pages of the worker JVM actually in RAM, i.e. the heap touched so far,
  * metaspace, code cache, thread stacks and mapped files), which is what a worker costs the machine,
- * unlike its reserved heap; and its proportional set ({@code Pss} of {@code /proc/<pid>/smaps_rollup}),
- * which splits pages shared between processes (the JDK's modules file, class-data-sharing archives)
- * among them, so that the workers' PSS add up to what the pool really costs.
+ * unlike its reserved heap; and its proportional set ({@code Pss} of {@code
+ * /proc/<pid>/smaps_rollup}), which splits pages shared between processes (the JDK's modules file,
+ * class-data-sharing archives) among them, so that the workers' PSS add up to what the pool really
+ * costs.
  */
 final class Rss {
   private Rss() {}
@@ -41,15 +42,20 @@ final class Rss {
     return readKib(worker, rollup, "Pss:");
   }
 
-  /** The value of the line starting with {@code key} ("Key:   123 kB") in MiB, or null if none. */
+  /** The value of the line starting with {@code key} ("Key: 123 kB") in MiB, or null if none. */
   private static Double readKib(WorkerInfo worker, Path file, String key) {
     List<String> lines;
     try {
       lines = Files.readAllLines(file);
     } catch (IOException e) {
       throw new UncheckedIOException(
-          "Cannot read the memory of worker " + worker.index() + " (pid " + worker.pid() + ") from "
-              + file + " (RSS-idle-worker needs Linux's /proc; skip it with --only)",
+          "Cannot read the memory of worker "
+              + worker.index()
+              + " (pid "
+              + worker.pid()
+              + ") from "
+              + file
+              + " (RSS-idle-worker needs Linux's /proc; skip it with --only)",
           e);
     }
     for (String line : lines) {
