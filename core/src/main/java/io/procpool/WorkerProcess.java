@@ -151,14 +151,17 @@ public final class WorkerProcess {
     return process.isAlive() ? OptionalInt.empty() : OptionalInt.of(process.exitValue());
   }
 
-  /** Sends SIGTERM. */
+  /**
+   * Sends SIGTERM. Through the process handle, because {@code Process.destroy()} also closes the
+   * child's stdin, which the child takes as its parent's death and exits with its own code instead.
+   */
   public void terminate() {
-    process.destroy();
+    process.toHandle().destroy();
   }
 
   /** Sends SIGKILL. */
   public void kill() {
-    process.destroyForcibly();
+    process.toHandle().destroyForcibly();
   }
 
   @Override

@@ -16,6 +16,7 @@ import io.procpool.WorkerStartException;
 import io.procpool.internal.codec.FailureCodec;
 import io.procpool.internal.codec.TaskDescriptions;
 import io.procpool.internal.codec.ValueCodec;
+import io.procpool.internal.supervisor.ClassDataSharing;
 import io.procpool.internal.supervisor.JvmLauncher;
 import io.procpool.internal.supervisor.LaunchedWorker;
 import io.procpool.internal.supervisor.WorkerLauncher;
@@ -110,6 +111,8 @@ public final class PoolCore implements WorkerService.Acceptor {
   private final SettableFuture<Void> started = SettableFuture.create();
   private final AtomicLong taskIds = new AtomicLong();
   private final Map<Class<?>, Value> functionCache = new ConcurrentHashMap<>();
+  private final Map<Class<?>, Long> functionIds = new ConcurrentHashMap<>();
+  private final AtomicLong functionIdSource = new AtomicLong();
 
   private final Object lock = new Object();
 
@@ -169,7 +172,7 @@ public final class PoolCore implements WorkerService.Acceptor {
     this.launcher =
         config.launcher() != null
             ? config.launcher()
-            : new JvmLauncher(config.command(), dir, config.output());
+            : new JvmLauncher(ClassDataSharing.apply(config.command(), dir), dir, config.output());
     this.timer =
         Executors.newSingleThreadScheduledExecutor(
             r -> {
@@ -934,6 +937,7 @@ public final class PoolCore implements WorkerService.Acceptor {
           e);
     }
     if (isStateless(c)) {
+      functionIds.putIfAbsent(c, functionIdSource.incrementAndGet());
       functionCache.put(c, v);
     }
     return v;
@@ -995,15 +999,23 @@ public final class PoolCore implements WorkerService.Acceptor {
       Task<?, ?> function, List<Value> inputs, boolean single, boolean continuation) {
     TaskFuture<T> future = new TaskFuture<>(single);
     Value fn = encodeFunction(function, "task");
-    TaskRequest request =
+    Long functionId = functionIds.get(function.getClass());
+    boolean cacheable = functionId != null && functionCache.get(function.getClass()) == fn;
+    TaskRequest.Builder b =
         TaskRequest.newBuilder()
             .setTaskId(taskIds.incrementAndGet())
-            .setFunction(fn)
             .setDescription(TaskDescriptions.describe(function))
-            .setFunctionCacheable(functionCache.get(function.getClass()) == fn)
-            .addAllInputs(inputs)
-            .build();
-    TaskRecord r = new TaskRecord(request.getTaskId(), request, function.getClass().getClassLoader(), future);
+            .addAllInputs(inputs);
+    if (cacheable) {
+      // The bytes are added by pump() only for a worker that has not seen this function yet.
+      b.setFunctionCacheable(true).setFunctionId(functionId);
+    } else {
+      b.setFunction(fn);
+    }
+    TaskRequest request = b.build();
+    TaskRecord r =
+        new TaskRecord(
+            request.getTaskId(), request, cacheable ? fn : null, function.getClass().getClassLoader(), future);
     future.bind(this, r);
     List<Runnable> after = new ArrayList<>();
     synchronized (lock) {
@@ -1090,7 +1102,11 @@ public final class PoolCore implements WorkerService.Acceptor {
       if (batches == null) {
         batches = new IdentityHashMap<>();
       }
-      batches.computeIfAbsent(best, k -> TaskBatch.newBuilder()).addTasks(r.request);
+      TaskRequest request = r.request;
+      if (r.function != null && best.knownFunctions.add(request.getFunctionId())) {
+        request = request.toBuilder().setFunction(r.function).build();
+      }
+      batches.computeIfAbsent(best, k -> TaskBatch.newBuilder()).addTasks(request);
     }
     if (batches != null) {
       for (Map.Entry<Slot, TaskBatch.Builder> e : batches.entrySet()) {

@@ -35,6 +35,8 @@ final class Slot {
   State state = State.LAUNCHING;
   LaunchedWorker process;
   final LinkedHashMap<Long, TaskRecord> inFlight = new LinkedHashMap<>();
+  /** Ids of the stateless functions whose bytes this worker has been sent. */
+  final java.util.Set<Long> knownFunctions = new java.util.HashSet<>();
   long inFlightBytes;
   long assigned;
   long completed;

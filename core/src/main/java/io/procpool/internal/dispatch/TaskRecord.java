@@ -13,6 +13,8 @@ import java.util.List;
 final class TaskRecord {
   final long id;
   final TaskRequest request;
+  /** The function's bytes when the request omits them (a stateless function sent once per worker). */
+  final io.procpool.proto.v1.Value function;
   final int size;
   final long bytes;
   final ClassLoader loader;
@@ -23,9 +25,15 @@ final class TaskRecord {
   final List<WorkerCrashedException.Attempt> deaths = new ArrayList<>(0);
   boolean cancelSent;
 
-  TaskRecord(long id, TaskRequest request, ClassLoader loader, TaskFuture<?> future) {
+  TaskRecord(
+      long id,
+      TaskRequest request,
+      io.procpool.proto.v1.Value function,
+      ClassLoader loader,
+      TaskFuture<?> future) {
     this.id = id;
     this.request = request;
+    this.function = function;
     this.size = request.getInputsCount();
     this.bytes = request.getSerializedSize();
     this.loader = loader;

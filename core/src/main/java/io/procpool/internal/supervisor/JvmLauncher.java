@@ -95,12 +95,13 @@ public final class JvmLauncher implements WorkerLauncher {
 
     @Override
     public void kill() {
-      process.destroyForcibly();
+      process.toHandle().destroyForcibly();
     }
 
+    /** SIGTERM only: {@code Process.destroy()} would also close stdin, which the worker reads as our death. */
     @Override
     public void terminate() {
-      process.destroy();
+      process.toHandle().destroy();
     }
 
     @Override

@@ -1,8 +1,5 @@
 package io.procpool.internal.worker;
 
-import com.google.common.cache.Cache;
-import com.google.common.cache.CacheBuilder;
-import com.google.protobuf.ByteString;
 import io.grpc.ManagedChannel;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
@@ -78,8 +75,11 @@ public final class WorkerRuntime {
   private final Object sendLock = new Object();
   private final CountDownLatch parentClosed = new CountDownLatch(1);
   private final AtomicBoolean exiting = new AtomicBoolean();
-  private final Cache<ByteString, Task<Object, Object>> functions =
-      CacheBuilder.newBuilder().maximumSize(64).build();
+  // Stateless functions by pool-wide id. Only touched on the task thread. Not evicted: the parent
+  // omits a function's bytes only for ids it has sent to this worker, and ids are per function class,
+  // so the map is bounded by the number of distinct task classes the parent uses.
+  private final java.util.HashMap<Long, Task<Object, Object>> functions = new java.util.HashMap<>();
+  private final java.util.HashMap<Long, Value> functionBytes = new java.util.HashMap<>();
 
   // Guarded by sendLock.
   private ClientCallStreamObserver<WorkerMessage> toParent;
@@ -314,6 +314,10 @@ public final class WorkerRuntime {
     status.begin(id, start);
     runningTaskId = id;
     TaskResult.Builder result = TaskResult.newBuilder().setTaskId(id);
+    if (request.getFunctionCacheable() && request.hasFunction()) {
+      // Keep the bytes even if this task turns out to be cancelled: later tasks omit them.
+      functionBytes.putIfAbsent(request.getFunctionId(), request.getFunction());
+    }
     try {
       runSteps(request, result);
     } finally {
@@ -394,14 +398,21 @@ public final class WorkerRuntime {
 
   @SuppressWarnings("unchecked")
   private Task<Object, Object> function(TaskRequest request) throws ValueCodec.CodecException {
-    ByteString bytes = request.getFunction().getJava();
-    if (request.getFunctionCacheable()) {
-      Task<Object, Object> f = functions.getIfPresent(bytes);
+    boolean cacheable = request.getFunctionCacheable();
+    if (cacheable) {
+      Task<Object, Object> f = functions.get(request.getFunctionId());
       if (f != null) {
         return f;
       }
+      if (!functionBytes.containsKey(request.getFunctionId())) {
+        throw new ValueCodec.CodecException(
+            "function " + request.getFunctionId() + " of task " + request.getDescription()
+                + " was never sent to this worker",
+            null);
+      }
     }
-    Object o = codec.decode(request.getFunction(), loader);
+    Object o =
+        codec.decode(cacheable ? functionBytes.get(request.getFunctionId()) : request.getFunction(), loader);
     if (!(o instanceof Task)) {
       throw new ValueCodec.CodecException(
           "function of task " + request.getDescription() + " is a "
@@ -409,8 +420,8 @@ public final class WorkerRuntime {
           null);
     }
     Task<Object, Object> f = (Task<Object, Object>) o;
-    if (request.getFunctionCacheable()) {
-      functions.put(bytes, f);
+    if (cacheable) {
+      functions.put(request.getFunctionId(), f);
     }
     return f;
   }

@@ -1,0 +1,104 @@
+package io.procpool.internal.worker;
+
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.procpool.internal.codec.ValueCodec;
+import io.procpool.internal.dispatch.PoolConfig;
+import io.procpool.internal.dispatch.PoolCore;
+import io.procpool.internal.supervisor.LaunchedWorker;
+import io.procpool.internal.supervisor.WorkerLauncher;
+import io.procpool.proto.v1.Bootstrap;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The training run of a class-data-sharing archive: a JVM started with {@code -XX:DumpLoadedClassList}
+ * runs this, which drives a pool whose worker runs on threads of this same JVM over real loopback gRPC,
+ * so that the class list holds what a worker loads (gRPC and Netty client, protobuf, Java serialization of
+ * a lambda, the worker runtime) and a superset besides. Exits 0 on success.
+ */
+public final class Training {
+  private Training() {}
+
+  static Object echo(Object x) {
+    return x;
+  }
+
+  public static void main(String[] args) throws Exception {
+    PoolConfig config =
+        new PoolConfig(
+            "procpool-training", 1, null, null, 0, null, 0, null, Duration.ofSeconds(60),
+            Duration.ofMillis(100), Duration.ofSeconds(30), Duration.ofSeconds(2), "", new InJvmLauncher());
+    PoolCore core = new PoolCore(config);
+    core.start();
+    try {
+      core.enqueue(Training::echo, List.of("warm"), true).get(60, TimeUnit.SECONDS);
+      core.enqueue((Integer x) -> x + 1, List.of(1, 2, 3), false).get(60, TimeUnit.SECONDS);
+      WorkerMain.figures();
+      core.shutdown();
+      core.join();
+    } finally {
+      core.shutdownNow();
+    }
+    System.exit(0);
+  }
+
+  /** Runs the worker on threads of this JVM, connected over the pool's real (loopback TCP) server. */
+  static final class InJvmLauncher implements WorkerLauncher {
+    @Override
+    public LaunchedWorker launch(Bootstrap bootstrap) throws java.io.IOException {
+      ManagedChannel channel =
+          NettyChannelBuilder.forTarget(bootstrap.getTarget())
+              .usePlaintext()
+              .directExecutor()
+              .maxInboundMessageSize(Integer.MAX_VALUE)
+              .flowControlWindow(8 << 20)
+              .build();
+      CompletableFuture<Integer> exit = new CompletableFuture<>();
+      WorkerRuntime runtime =
+          new WorkerRuntime(
+              bootstrap,
+              channel,
+              StatusFile.open(Path.of(bootstrap.getStatusFile())),
+              new ValueCodec(ValueCodec.createFilter(bootstrap.getSerialFilter().getPattern())),
+              () -> ProcessHandle.current().pid(),
+              ClassLoader.getSystemClassLoader(),
+              code -> {
+                channel.shutdownNow();
+                exit.complete(code);
+              });
+      runtime.start();
+      runtime.heartbeat(WorkerMain.figures());
+      return new LaunchedWorker() {
+        @Override
+        public long pid() {
+          return ProcessHandle.current().pid();
+        }
+
+        @Override
+        public CompletableFuture<Integer> onExit() {
+          return exit;
+        }
+
+        @Override
+        public boolean isAlive() {
+          return !exit.isDone();
+        }
+
+        @Override
+        public void kill() {
+          channel.shutdownNow();
+          exit.complete(137);
+        }
+
+        @Override
+        public void terminate() {
+          kill();
+        }
+      };
+    }
+  }
+}
