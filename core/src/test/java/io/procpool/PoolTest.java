@@ -196,6 +196,18 @@ class PoolTest {
   }
 
   @Test
+  void submit_512MiBPayload_roundTripsWithoutConfiguration() throws Exception {
+    byte[] big = new byte[512 << 20];
+    big[0] = 1;
+    big[big.length - 1] = 2;
+    byte[] back = pool.submit((byte[] b) -> { b[1] = 3; return b; }, big).get();
+    assertEquals(big.length, back.length);
+    assertEquals(1, back[0]);
+    assertEquals(3, back[1]);
+    assertEquals(2, back[back.length - 1]);
+  }
+
+  @Test
   void submit_inputNotSerializable_failsNamingClassAndPoolServes() throws Exception {
     try (ServerSocket socket = new ServerSocket()) {
       ExecutionException e =

@@ -38,7 +38,7 @@ final class ThreadLauncher implements WorkerLauncher {
             bootstrap,
             channel,
             StatusFile.open(Path.of(bootstrap.getStatusFile())),
-            new ValueCodec(ValueCodec.createFilter("maxdepth=1000")),
+            new ValueCodec(ValueCodec.createFilter("maxdepth=1000"), Path.of(bootstrap.getBlobDir())),
             () -> ProcessHandle.current().pid(),
             ThreadLauncher.class.getClassLoader(),
             w::exit);
@@ -50,14 +50,26 @@ final class ThreadLauncher implements WorkerLauncher {
   static final class ThreadWorker implements LaunchedWorker {
     private final ManagedChannel channel;
     private final CompletableFuture<Integer> exit = new CompletableFuture<>();
+    private final java.util.concurrent.atomic.AtomicBoolean exiting = new java.util.concurrent.atomic.AtomicBoolean();
 
     ThreadWorker(ManagedChannel channel) {
       this.channel = channel;
     }
 
+    /**
+     * The first exit wins (a kill's 137, not the 70 the worker then reports as its stream breaks), and
+     * the exit is reported on another thread, as a process reaper would: with direct executors a
+     * replacement would otherwise start inside the dying channel's own call stack.
+     */
     void exit(int code) {
-      channel.shutdownNow();
-      exit.complete(code);
+      if (exiting.compareAndSet(false, true)) {
+        java.util.concurrent.ForkJoinPool.commonPool()
+            .execute(
+                () -> {
+                  channel.shutdownNow();
+                  exit.complete(code);
+                });
+      }
     }
 
     @Override

@@ -4,6 +4,7 @@ import com.google.protobuf.ByteString;
 import com.google.protobuf.Message;
 import com.google.protobuf.Parser;
 import com.google.protobuf.UnsafeByteOperations;
+import io.procpool.proto.v1.Blob;
 import io.procpool.proto.v1.ProtoValue;
 import io.procpool.proto.v1.Value;
 import java.io.IOException;
@@ -15,6 +16,10 @@ import java.io.ObjectInputStream;
 import java.io.ObjectOutputStream;
 import java.io.ObjectStreamClass;
 import java.io.Serializable;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -39,10 +44,26 @@ public final class ValueCodec {
   private static final Value NULL = Value.newBuilder().setNull(true).build();
   private static final ConcurrentHashMap<String, Parser<?>> PARSERS = new ConcurrentHashMap<>();
 
-  private final ObjectInputFilter filter;
+  /** Arrays at least this long travel as files when the codec has a blob directory. */
+  public static final int BLOB_THRESHOLD = 256 << 10;
 
+  private final ObjectInputFilter filter;
+  private final Path blobDir;
+
+  /** A codec that sends everything inline. */
   public ValueCodec(ObjectInputFilter filter) {
+    this(filter, null);
+  }
+
+  /** A codec that passes large {@code byte[]} through files in {@code blobDir} (a private directory). */
+  public ValueCodec(ObjectInputFilter filter, Path blobDir) {
     this.filter = filter;
+    this.blobDir = blobDir;
+  }
+
+  /** The file behind a blob value, or null if {@code v} is not one. */
+  public Path blobPath(Value v) {
+    return v.getKindCase() == Value.KindCase.BLOB && blobDir != null ? blobDir.resolve(v.getBlob().getName()) : null;
   }
 
   public ObjectInputFilter filter() {
@@ -58,6 +79,9 @@ public final class ValueCodec {
     if (value instanceof String s) {
       return b.setString(s).build();
     } else if (value instanceof byte[] bytes) {
+      if (blobDir != null && bytes.length >= BLOB_THRESHOLD) {
+        return b.setBlob(writeBlob(bytes)).build();
+      }
       return b.setBytes(UnsafeByteOperations.unsafeWrap(bytes)).build();
     } else if (value instanceof Long l) {
       return b.setLong(l).build();
@@ -117,8 +141,37 @@ public final class ValueCodec {
         return parseProto(value.getProto(), loader);
       case JAVA:
         return deserialize(value.getJava(), loader);
+      case BLOB:
+        return readBlob(value.getBlob());
     }
     throw new AssertionError("Unexpected value kind: " + value.getKindCase());
+  }
+
+  private Blob writeBlob(byte[] bytes) throws CodecException {
+    String name = "blob-" + UUID.randomUUID();
+    try {
+      Files.write(blobDir.resolve(name), bytes, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+    } catch (IOException e) {
+      throw new CodecException("byte[" + bytes.length + "] could not be written to " + blobDir + ": " + e, e);
+    }
+    return Blob.newBuilder().setName(name).setLength(bytes.length).build();
+  }
+
+  private byte[] readBlob(Blob blob) throws CodecException {
+    if (blobDir == null || blob.getName().contains("/") || !blob.getName().startsWith("blob-")) {
+      throw new CodecException("blob " + blob.getName() + " cannot be read on this side", null);
+    }
+    try {
+      byte[] bytes = Files.readAllBytes(blobDir.resolve(blob.getName()));
+      if (bytes.length != blob.getLength()) {
+        throw new CodecException(
+            "blob " + blob.getName() + " has " + bytes.length + " bytes, but " + blob.getLength() + " were sent",
+            null);
+      }
+      return bytes;
+    } catch (IOException e) {
+      throw new CodecException("blob " + blob.getName() + " could not be read: " + e, e);
+    }
   }
 
   /** Java-serializes {@code value}; the message names the class that is not serializable. */

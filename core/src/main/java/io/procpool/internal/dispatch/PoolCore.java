@@ -1,6 +1,7 @@
 package io.procpool.internal.dispatch;
 
 import com.google.common.util.concurrent.ListenableFuture;
+import com.google.common.util.concurrent.MoreExecutors;
 import com.google.common.util.concurrent.SettableFuture;
 import com.google.errorprone.annotations.concurrent.GuardedBy;
 import com.google.protobuf.ByteString;
@@ -92,6 +93,12 @@ public final class PoolCore implements WorkerService.Acceptor {
   private static final AtomicInteger POOL_IDS = new AtomicInteger();
   private static final long TARGET_BATCH_NANOS = TimeUnit.MILLISECONDS.toNanos(2);
   private static final int MAX_WINDOW = 512;
+  /**
+   * At most this many task messages per worker are unanswered at once; further tasks wait in the queue
+   * and leave together in one message when results come back. Without it a caller submitting in a loop
+   * sends one gRPC message per task, and per-message cost caps throughput (Nagle's idea, for tasks).
+   */
+  private static final int MAX_OPEN_BATCHES = 2;
   private static final long MAX_INFLIGHT_BYTES = 64L << 20;
   private static final int MAX_CONSECUTIVE_START_FAILURES = 3;
   static final String DEFAULT_SERIAL_FILTER =
@@ -157,7 +164,6 @@ public final class PoolCore implements WorkerService.Acceptor {
     this.config = config;
     this.name = config.name() + "-" + POOL_IDS.incrementAndGet();
     this.log = System.getLogger("io.procpool.Pool");
-    this.codec = new ValueCodec(ValueCodec.createFilter(filterPattern(config.serialFilter())));
     byte[] s = new byte[32];
     new SecureRandom().nextBytes(s);
     this.secret = ByteString.copyFrom(s);
@@ -169,6 +175,7 @@ public final class PoolCore implements WorkerService.Acceptor {
     } catch (IOException e) {
       throw new UncheckedIOException("Cannot create the pool's private directory", e);
     }
+    this.codec = new ValueCodec(ValueCodec.createFilter(filterPattern(config.serialFilter())), dir);
     this.launcher =
         config.launcher() != null
             ? config.launcher()
@@ -524,6 +531,7 @@ public final class PoolCore implements WorkerService.Acceptor {
             .setHeartbeatMillis((int) config.heartbeatInterval().toMillis())
             .setPoolName(name)
             .setSerialFilter(SerialFilter.newBuilder().setPattern(filterPattern(config.serialFilter())))
+            .setBlobDir(dir.toString())
             .build();
     LaunchedWorker p;
     try {
@@ -765,6 +773,7 @@ public final class PoolCore implements WorkerService.Acceptor {
     }
     s.inFlight.clear();
     s.inFlightBytes = 0;
+    s.openBatches.clear();
     for (int i = requeue.size() - 1; i >= 0; i--) {
       queue.addFirst(requeue.get(i));
     }
@@ -880,8 +889,7 @@ public final class PoolCore implements WorkerService.Acceptor {
           StatusFile.Snapshot snap = s.status.read();
           TaskRecord r = snap.taskId() == 0 ? null : s.inFlight.get(snap.taskId());
           if (r != null && !r.future.isDone() && now - snap.startNanos() > config.taskTimeout().toNanos()) {
-            s.inFlight.remove(r.id);
-            s.inFlightBytes -= r.bytes;
+            s.release(r);
             r.slot = null;
             failedTasks++;
             TaskTimeoutException e =
@@ -1017,6 +1025,9 @@ public final class PoolCore implements WorkerService.Acceptor {
         new TaskRecord(
             request.getTaskId(), request, cacheable ? fn : null, function.getClass().getClassLoader(), future);
     future.bind(this, r);
+    if (inputs.stream().anyMatch(v -> v.getKindCase() == Value.KindCase.BLOB)) {
+      future.addListener(() -> deleteBlobs(inputs), MoreExecutors.directExecutor());
+    }
     List<Runnable> after = new ArrayList<>();
     synchronized (lock) {
       if (!(continuation && state == State.SHUTTING_DOWN && !stoppedNow)) {
@@ -1087,6 +1098,7 @@ public final class PoolCore implements WorkerService.Acceptor {
             && s.inFlight.size() < window
             && (s.inFlight.isEmpty() || s.inFlightBytes + r.bytes <= MAX_INFLIGHT_BYTES)
             && withinBudget(s, r)
+            && (s.openBatches.size() < MAX_OPEN_BATCHES || (batches != null && batches.containsKey(s)))
             && (best == null || s.inFlight.size() < best.inFlight.size())) {
           best = s;
         }
@@ -1095,13 +1107,18 @@ public final class PoolCore implements WorkerService.Acceptor {
         break;
       }
       queue.pollFirst();
+      if (batches == null) {
+        batches = new IdentityHashMap<>();
+      }
+      if (!batches.containsKey(best)) {
+        best.batchSeq++;
+      }
+      r.batch = best.batchSeq;
+      best.openBatches.merge(r.batch, 1, Integer::sum);
       r.slot = best;
       best.inFlight.put(r.id, r);
       best.inFlightBytes += r.bytes;
       best.assigned += r.size;
-      if (batches == null) {
-        batches = new IdentityHashMap<>();
-      }
       TaskRequest request = r.request;
       if (r.function != null && best.knownFunctions.add(request.getFunctionId())) {
         request = request.toBuilder().setFunction(r.function).build();
@@ -1157,12 +1174,12 @@ public final class PoolCore implements WorkerService.Acceptor {
     synchronized (lock) {
       s.lastHeardNanos = System.nanoTime();
       for (TaskResult res : results) {
-        TaskRecord r = s.inFlight.remove(res.getTaskId());
+        TaskRecord r = s.inFlight.get(res.getTaskId());
         if (r == null) {
           done.add(null);
           continue;
         }
-        s.inFlightBytes -= r.bytes;
+        s.release(r);
         r.slot = null;
         s.completed += res.getOutputsCount() + (res.hasFailure() ? 1 : 0);
         s.busyNanos += res.getRunNanos();
@@ -1186,10 +1203,11 @@ public final class PoolCore implements WorkerService.Acceptor {
     // Step 3: decode and complete, outside the lock.
     for (int i = 0; i < results.size(); i++) {
       TaskRecord r = done.get(i);
+      TaskResult res = results.get(i);
       if (r == null) {
+        deleteBlobs(res.getOutputsList());
         continue;
       }
-      TaskResult res = results.get(i);
       if (res.getCancelled()) {
         r.future.cancelQuietly();
       } else if (res.hasFailure()) {
@@ -1202,6 +1220,7 @@ public final class PoolCore implements WorkerService.Acceptor {
         } catch (ValueCodec.CodecException | RuntimeException e) {
           partial.clear();
         }
+        deleteBlobs(res.getOutputsList());
         r.future.fail(t, partial);
       } else {
         List<Object> outputs = new ArrayList<>(res.getOutputsCount());
@@ -1210,12 +1229,28 @@ public final class PoolCore implements WorkerService.Acceptor {
             outputs.add(codec.decode(v, r.loader));
           }
         } catch (ValueCodec.CodecException | RuntimeException e) {
+          deleteBlobs(res.getOutputsList());
           r.future.fail(
               new TaskCodecException(
                   "Cannot receive result of " + r + " from worker " + s.index + ": " + e.getMessage(), e));
           continue;
         }
+        deleteBlobs(res.getOutputsList());
         r.future.complete(outputs);
+      }
+    }
+  }
+
+  /** Deletes the files behind any blob values (results once read, task inputs once the task is done). */
+  void deleteBlobs(List<Value> values) {
+    for (Value v : values) {
+      Path p = codec.blobPath(v);
+      if (p != null) {
+        try {
+          Files.deleteIfExists(p);
+        } catch (IOException e) {
+          // Removed with the pool's directory at the latest.
+        }
       }
     }
   }

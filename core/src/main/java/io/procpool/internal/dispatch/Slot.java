@@ -35,6 +35,9 @@ final class Slot {
   State state = State.LAUNCHING;
   LaunchedWorker process;
   final LinkedHashMap<Long, TaskRecord> inFlight = new LinkedHashMap<>();
+  /** Task batches sent and not yet fully answered: sequence number -> tasks still out. */
+  final java.util.HashMap<Integer, Integer> openBatches = new java.util.HashMap<>();
+  int batchSeq;
   /** Ids of the stateless functions whose bytes this worker has been sent. */
   final java.util.Set<Long> knownFunctions = new java.util.HashSet<>();
   long inFlightBytes;
@@ -63,6 +66,15 @@ final class Slot {
     this.index = index;
     this.workerId = workerId;
     this.status = status;
+  }
+
+  /** Takes {@code r} out of the in-flight table and its batch. */
+  void release(TaskRecord r) {
+    if (inFlight.remove(r.id) == null) {
+      return;
+    }
+    inFlightBytes -= r.bytes;
+    openBatches.computeIfPresent(r.batch, (k, n) -> n == 1 ? null : n - 1);
   }
 
   long pid() {

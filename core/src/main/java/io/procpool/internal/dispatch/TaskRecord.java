@@ -24,6 +24,7 @@ final class TaskRecord {
   Slot slot;
   final List<WorkerCrashedException.Attempt> deaths = new ArrayList<>(0);
   boolean cancelSent;
+  int batch;
 
   TaskRecord(
       long id,

@@ -69,7 +69,9 @@ public final class WorkerMain {
             bootstrap,
             channel,
             status,
-            new ValueCodec(ValueCodec.createFilter(bootstrap.getSerialFilter().getPattern())),
+            new ValueCodec(
+                ValueCodec.createFilter(bootstrap.getSerialFilter().getPattern()),
+                bootstrap.getBlobDir().isEmpty() ? null : Path.of(bootstrap.getBlobDir())),
             () -> ProcessHandle.current().pid(),
             ClassLoader.getSystemClassLoader(),
             System::exit);

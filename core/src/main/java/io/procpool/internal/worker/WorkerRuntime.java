@@ -54,6 +54,7 @@ public final class WorkerRuntime {
   private static final int MAX_BATCH = 256;
   private static final long MAX_BATCH_BYTES = 1 << 20;
   private static final long MAX_BATCH_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
+  private static final long SPIN_NANOS = TimeUnit.MICROSECONDS.toNanos(50);
 
   /** How the runtime leaves: System.exit in a worker JVM, stopping threads in an in-process test. */
   public interface Exit {
@@ -249,7 +250,7 @@ public final class WorkerRuntime {
         Object item = inbox.poll();
         if (item == null) {
           flush();
-          item = inbox.take();
+          item = awaitItem();
         }
         if (item == SHUTDOWN) {
           flush();
@@ -277,6 +278,23 @@ public final class WorkerRuntime {
     } catch (InterruptedException e) {
       // Interrupted while idle: only an in-process host stopping us does that.
     }
+  }
+
+  /**
+   * Waits for the next item: spins for a few tens of microseconds first, since in a stream of small
+   * tasks the next one usually arrives right after the result went out, and a parked thread takes
+   * longer than that to wake.
+   */
+  private Object awaitItem() throws InterruptedException {
+    long end = System.nanoTime() + SPIN_NANOS;
+    do {
+      Object item = inbox.poll();
+      if (item != null) {
+        return item;
+      }
+      Thread.onSpinWait();
+    } while (System.nanoTime() < end);
+    return inbox.take();
   }
 
   private boolean initialize(io.procpool.proto.v1.Welcome welcome) {
