@@ -84,4 +84,17 @@ class OrphanTest {
       parents.forEach(Process::destroyForcibly);
     }
   }
+
+  @Test
+  void parentSigint_everyWorkerExits() throws Exception {
+    List<Process> parents = new ArrayList<>();
+    try {
+      List<ProcessHandle> children = startParentAndReadChildren(parents);
+      new ProcessBuilder("kill", "-INT", Long.toString(parents.get(0).pid())).start().waitFor();
+      assertTrue(parents.get(0).waitFor(30, java.util.concurrent.TimeUnit.SECONDS));
+      assertAllExitWithin(children, Duration.ofSeconds(5));
+    } finally {
+      parents.forEach(Process::destroyForcibly);
+    }
+  }
 }
