@@ -95,6 +95,21 @@ class PoolTest {
   }
 
   @Test
+  void map_stringsLongsDoublesAndNulls_keepValuesAndOrder() throws Exception {
+    List<String> strings = IntStream.range(0, 3_000).mapToObj(i -> "s" + i + (i % 7 == 0 ? "\uD800" : "")).collect(Collectors.toList());
+    assertEquals(strings, pool.map((String x) -> x, strings));
+    List<Long> longs = IntStream.range(0, 3_000).mapToObj(i -> (long) i << 40).collect(Collectors.toList());
+    assertEquals(longs, pool.map((Long x) -> x, longs));
+    List<Double> doubles = IntStream.range(0, 3_000).mapToObj(i -> i / 3.0).collect(Collectors.toList());
+    assertEquals(doubles, pool.map((Double x) -> x, doubles));
+    List<Integer> withNulls = new ArrayList<>();
+    for (int i = 0; i < 3_000; i++) {
+      withNulls.add(i % 5 == 0 ? null : i);
+    }
+    assertEquals(withNulls, pool.map((Integer x) -> x, withNulls));
+  }
+
+  @Test
   void map_empty_returnsEmpty() throws Exception {
     assertEquals(List.of(), pool.map(PoolTest::square, List.of()));
   }

@@ -5,6 +5,7 @@ import com.google.protobuf.Message;
 import com.google.protobuf.Parser;
 import com.google.protobuf.UnsafeByteOperations;
 import io.procpool.proto.v1.Blob;
+import io.procpool.proto.v1.Packed;
 import io.procpool.proto.v1.ProtoValue;
 import io.procpool.proto.v1.Value;
 import java.io.IOException;
@@ -19,6 +20,8 @@ import java.io.Serializable;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -76,7 +79,7 @@ public final class ValueCodec {
       return NULL;
     }
     Value.Builder b = Value.newBuilder();
-    if (value instanceof String s) {
+    if (value instanceof String s && isWellFormed(s)) {
       return b.setString(s).build();
     } else if (value instanceof byte[] bytes) {
       if (blobDir != null && bytes.length >= BLOB_THRESHOLD) {
@@ -172,6 +175,97 @@ public final class ValueCodec {
     } catch (IOException e) {
       throw new CodecException("blob " + blob.getName() + " could not be read: " + e, e);
     }
+  }
+
+  /**
+   * Whether {@code s} survives UTF-8 (every surrogate paired). Protobuf string fields are UTF-8 and would
+   * turn a lone surrogate into '?'; such strings go by Java serialization instead.
+   */
+  static boolean isWellFormed(String s) {
+    for (int i = 0, n = s.length(); i < n; i++) {
+      char c = s.charAt(i);
+      if (Character.isSurrogate(c)) {
+        if (Character.isHighSurrogate(c) && i + 1 < n && Character.isLowSurrogate(s.charAt(i + 1))) {
+          i++;
+        } else {
+          return false;
+        }
+      }
+    }
+    return true;
+  }
+
+  /**
+   * Packs {@code values} when all are non-null and of one of the packable types (Long, Integer, Double,
+   * well-formed String) and there are at least two; else returns null.
+   */
+  public static Packed pack(List<?> values) {
+    if (values.size() < 2 || values.get(0) == null) {
+      return null;
+    }
+    Class<?> type = values.get(0).getClass();
+    Packed.Builder p = Packed.newBuilder();
+    if (type == Long.class) {
+      for (Object o : values) {
+        if (!(o instanceof Long l)) {
+          return null;
+        }
+        p.addLongs(l);
+      }
+    } else if (type == Integer.class) {
+      for (Object o : values) {
+        if (!(o instanceof Integer i)) {
+          return null;
+        }
+        p.addInts(i);
+      }
+    } else if (type == Double.class) {
+      for (Object o : values) {
+        if (!(o instanceof Double d)) {
+          return null;
+        }
+        p.addDoubles(d);
+      }
+    } else if (type == String.class) {
+      for (Object o : values) {
+        if (!(o instanceof String str) || !isWellFormed(str)) {
+          return null;
+        }
+        p.addStrings(str);
+      }
+    } else {
+      return null;
+    }
+    return p.build();
+  }
+
+  /** The values of {@code p}, boxed, in order. */
+  public static List<Object> unpack(Packed p) {
+    List<Object> out;
+    if (p.getLongsCount() > 0) {
+      out = new ArrayList<>(p.getLongsCount());
+      for (int i = 0; i < p.getLongsCount(); i++) {
+        out.add(p.getLongs(i));
+      }
+    } else if (p.getIntsCount() > 0) {
+      out = new ArrayList<>(p.getIntsCount());
+      for (int i = 0; i < p.getIntsCount(); i++) {
+        out.add(p.getInts(i));
+      }
+    } else if (p.getDoublesCount() > 0) {
+      out = new ArrayList<>(p.getDoublesCount());
+      for (int i = 0; i < p.getDoublesCount(); i++) {
+        out.add(p.getDoubles(i));
+      }
+    } else {
+      out = new ArrayList<>(p.getStringsList());
+    }
+    return out;
+  }
+
+  /** How many values {@code p} holds. */
+  public static int size(Packed p) {
+    return p.getLongsCount() + p.getIntsCount() + p.getDoublesCount() + p.getStringsCount();
   }
 
   /** Java-serializes {@code value}; the message names the class that is not serializable. */

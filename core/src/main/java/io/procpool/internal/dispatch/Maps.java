@@ -8,6 +8,8 @@ import com.google.common.util.concurrent.UncheckedExecutionException;
 import com.google.common.util.concurrent.Uninterruptibles;
 import com.google.errorprone.annotations.concurrent.GuardedBy;
 import io.procpool.Task;
+import io.procpool.internal.codec.ValueCodec;
+import io.procpool.proto.v1.Packed;
 import io.procpool.proto.v1.Value;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -52,6 +54,8 @@ public final class Maps {
     private final PoolCore core;
     private final Task<I, ?> fn;
     private final Iterator<? extends I> source;
+    // A LinkedList, not an ArrayDeque: inputs may be null.
+    private final java.util.LinkedList<Object> carry = new java.util.LinkedList<>();
     private final long cap;
     final int maxOutstanding;
 
@@ -68,7 +72,7 @@ public final class Maps {
     }
 
     boolean hasMore() {
-      return source.hasNext();
+      return !carry.isEmpty() || source.hasNext();
     }
 
     int chunkSize() {
@@ -82,13 +86,31 @@ public final class Maps {
       return (int) Math.max(1, Math.min(cap, TARGET_CHUNK_NANOS / Math.max(1, perItem)));
     }
 
-    /** Encodes and queues the next chunk; the caller checked {@link #hasMore()}. */
+    /**
+     * Encodes and queues the next chunk; the caller checked {@link #hasMore()}. A chunk of small scalars
+     * (Long, Integer, Double, String) travels packed; anything else value by value, up to {@link
+     * #MAX_CHUNK_BYTES}, the inputs left over waiting for the next chunk.
+     */
     TaskFuture<List<Object>> next() {
       int n = chunkSize();
-      List<Value> chunk = new ArrayList<>(Math.min(n, 1024));
+      List<Object> raw = new ArrayList<>(Math.min(n, 1024));
+      while (raw.size() < n && hasMore()) {
+        raw.add(carry.isEmpty() ? source.next() : carry.poll());
+      }
+      Packed packed = ValueCodec.pack(raw);
+      if (packed != null && packed.getSerializedSize() <= MAX_CHUNK_BYTES) {
+        return core.enqueueEncoded(fn, List.of(), packed, false, true);
+      }
+      List<Value> chunk = new ArrayList<>(raw.size());
       long bytes = 0;
-      while (chunk.size() < n && bytes < MAX_CHUNK_BYTES && source.hasNext()) {
-        Value v = core.encodeInput(fn, source.next());
+      for (int i = 0; i < raw.size(); i++) {
+        if (!chunk.isEmpty() && bytes >= MAX_CHUNK_BYTES) {
+          for (int j = raw.size() - 1; j >= i; j--) {
+            carry.addFirst(raw.get(j));
+          }
+          break;
+        }
+        Value v = core.encodeInput(fn, raw.get(i));
         chunk.add(v);
         bytes += v.getSerializedSize();
       }

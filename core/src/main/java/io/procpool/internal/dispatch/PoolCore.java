@@ -28,6 +28,7 @@ import io.procpool.internal.worker.WorkerRuntime;
 import io.procpool.proto.v1.Bootstrap;
 import io.procpool.proto.v1.Cancel;
 import io.procpool.proto.v1.Hello;
+import io.procpool.proto.v1.Packed;
 import io.procpool.proto.v1.ParentMessage;
 import io.procpool.proto.v1.SerialFilter;
 import io.procpool.proto.v1.Shutdown;
@@ -1005,6 +1006,12 @@ public final class PoolCore implements WorkerService.Acceptor {
    */
   <T> TaskFuture<T> enqueueEncoded(
       Task<?, ?> function, List<Value> inputs, boolean single, boolean continuation) {
+    return enqueueEncoded(function, inputs, null, single, continuation);
+  }
+
+  /** As above, with the inputs either encoded one by one or {@code packed} (then {@code inputs} is empty). */
+  <T> TaskFuture<T> enqueueEncoded(
+      Task<?, ?> function, List<Value> inputs, Packed packed, boolean single, boolean continuation) {
     TaskFuture<T> future = new TaskFuture<>(single);
     Value fn = encodeFunction(function, "task");
     Long functionId = functionIds.get(function.getClass());
@@ -1014,6 +1021,9 @@ public final class PoolCore implements WorkerService.Acceptor {
             .setTaskId(taskIds.incrementAndGet())
             .setDescription(TaskDescriptions.describe(function))
             .addAllInputs(inputs);
+    if (packed != null) {
+      b.setPackedInputs(packed);
+    }
     if (cacheable) {
       // The bytes are added by pump() only for a worker that has not seen this function yet.
       b.setFunctionCacheable(true).setFunctionId(functionId);
@@ -1181,7 +1191,7 @@ public final class PoolCore implements WorkerService.Acceptor {
         }
         s.release(r);
         r.slot = null;
-        s.completed += res.getOutputsCount() + (res.hasFailure() ? 1 : 0);
+        s.completed += outputCount(res) + (res.hasFailure() ? 1 : 0);
         s.busyNanos += res.getRunNanos();
         ewmaTaskNanos += (res.getRunNanos() - ewmaTaskNanos) / 8;
         long perItem = res.getRunNanos() / Math.max(1, r.size);
@@ -1212,22 +1222,18 @@ public final class PoolCore implements WorkerService.Acceptor {
         r.future.cancelQuietly();
       } else if (res.hasFailure()) {
         Throwable t = FailureCodec.decode(res.getFailure(), codec, r.loader);
-        List<Object> partial = new ArrayList<>(res.getOutputsCount());
+        List<Object> partial;
         try {
-          for (Value v : res.getOutputsList()) {
-            partial.add(codec.decode(v, r.loader));
-          }
+          partial = decodeOutputs(res, r.loader);
         } catch (ValueCodec.CodecException | RuntimeException e) {
-          partial.clear();
+          partial = List.of();
         }
         deleteBlobs(res.getOutputsList());
         r.future.fail(t, partial);
       } else {
-        List<Object> outputs = new ArrayList<>(res.getOutputsCount());
+        List<Object> outputs;
         try {
-          for (Value v : res.getOutputsList()) {
-            outputs.add(codec.decode(v, r.loader));
-          }
+          outputs = decodeOutputs(res, r.loader);
         } catch (ValueCodec.CodecException | RuntimeException e) {
           deleteBlobs(res.getOutputsList());
           r.future.fail(
@@ -1239,6 +1245,21 @@ public final class PoolCore implements WorkerService.Acceptor {
         r.future.complete(outputs);
       }
     }
+  }
+
+  private static int outputCount(TaskResult res) {
+    return res.hasPackedOutputs() ? ValueCodec.size(res.getPackedOutputs()) : res.getOutputsCount();
+  }
+
+  private List<Object> decodeOutputs(TaskResult res, ClassLoader loader) throws ValueCodec.CodecException {
+    if (res.hasPackedOutputs()) {
+      return ValueCodec.unpack(res.getPackedOutputs());
+    }
+    List<Object> outputs = new ArrayList<>(res.getOutputsCount());
+    for (Value v : res.getOutputsList()) {
+      outputs.add(codec.decode(v, loader));
+    }
+    return outputs;
   }
 
   /** Deletes the files behind any blob values (results once read, task inputs once the task is done). */

@@ -35,7 +35,9 @@ final class TaskRecord {
     this.id = id;
     this.request = request;
     this.function = function;
-    this.size = request.getInputsCount();
+    this.size =
+        request.getInputsCount()
+            + (request.hasPackedInputs() ? io.procpool.internal.codec.ValueCodec.size(request.getPackedInputs()) : 0);
     this.bytes = request.getSerializedSize();
     this.loader = loader;
     this.future = future;

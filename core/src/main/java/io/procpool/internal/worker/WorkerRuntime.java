@@ -10,6 +10,7 @@ import io.procpool.proto.v1.Bootstrap;
 import io.procpool.proto.v1.Failure;
 import io.procpool.proto.v1.Heartbeat;
 import io.procpool.proto.v1.Hello;
+import io.procpool.proto.v1.Packed;
 import io.procpool.proto.v1.ParentMessage;
 import io.procpool.proto.v1.Ready;
 import io.procpool.proto.v1.ResultBatch;
@@ -368,50 +369,73 @@ public final class WorkerRuntime {
                             + bootstrap.getWorkerIndex() + ": " + e.getMessage(),
                         e)));
       }
-      // Step 3: each input in order: decode, apply, encode; stop at the first failure.
-      for (Value input : request.getInputsList()) {
+      // Step 3: each input in order: decode, apply; stop at the first failure. Then encode the outputs,
+      // packed when they are small scalars of one type.
+      List<Object> packedIn =
+          request.hasPackedInputs() ? ValueCodec.unpack(request.getPackedInputs()) : null;
+      int n = packedIn != null ? packedIn.size() : request.getInputsCount();
+      List<Object> outs = new ArrayList<>(n);
+      for (int i = 0; i < n; i++) {
         Object in;
-        try {
-          in = codec.decode(input, loader);
-        } catch (ValueCodec.CodecException | RuntimeException | LinkageError e) {
-          return result
-              .setFailure(
-                  FailureCodec.encode(
-                      Failure.Stage.DECODE_TASK,
-                      new IllegalStateException(
-                          "Cannot decode input of task " + request.getDescription()
-                              + " in worker " + bootstrap.getWorkerIndex() + ": " + e.getMessage(),
-                          e)));
+        if (packedIn != null) {
+          in = packedIn.get(i);
+        } else {
+          try {
+            in = codec.decode(request.getInputs(i), loader);
+          } catch (ValueCodec.CodecException | RuntimeException | LinkageError e) {
+            encodeOutputs(request, result, outs);
+            return result.setFailure(
+                FailureCodec.encode(
+                    Failure.Stage.DECODE_TASK,
+                    new IllegalStateException(
+                        "Cannot decode input of task " + request.getDescription()
+                            + " in worker " + bootstrap.getWorkerIndex() + ": " + e.getMessage(),
+                        e)));
+          }
         }
         Object out;
         try {
           out = function.apply(in);
         } catch (Throwable t) {
           if (cancelled.remove(id)) {
-            return result.clearOutputs().setCancelled(true);
+            return result.setCancelled(true);
           }
+          encodeOutputs(request, result, outs);
           return result.setFailure(FailureCodec.encode(Failure.Stage.RUN, t));
         } finally {
           tasksCompleted++;
         }
-        try {
-          result.addOutputs(codec.encode(out));
-        } catch (ValueCodec.CodecException | RuntimeException e) {
-          return result
-              .setFailure(
-                  FailureCodec.encode(
-                      Failure.Stage.ENCODE_RESULT,
-                      new IllegalStateException(
-                          "Cannot send result of task " + request.getDescription() + ": "
-                              + e.getMessage(),
-                          e)));
-        }
+        outs.add(out);
       }
       if (cancelled.remove(id)) {
-        return result.clearOutputs().setCancelled(true);
+        return result.setCancelled(true);
       }
-      return result;
+      Failure encodeFailure = encodeOutputs(request, result, outs);
+      return encodeFailure == null ? result : result.setFailure(encodeFailure);
     }
+  }
+
+  /**
+   * Puts {@code outs} into {@code result}, packed if possible. If one cannot be encoded, the outputs
+   * before it are kept and the failure is returned.
+   */
+  private Failure encodeOutputs(TaskRequest request, TaskResult.Builder result, List<Object> outs) {
+    Packed packed = ValueCodec.pack(outs);
+    if (packed != null) {
+      result.setPackedOutputs(packed);
+      return null;
+    }
+    for (Object out : outs) {
+      try {
+        result.addOutputs(codec.encode(out));
+      } catch (ValueCodec.CodecException | RuntimeException e) {
+        return FailureCodec.encode(
+            Failure.Stage.ENCODE_RESULT,
+            new IllegalStateException(
+                "Cannot send result of task " + request.getDescription() + ": " + e.getMessage(), e));
+      }
+    }
+    return null;
   }
 
   @SuppressWarnings("unchecked")

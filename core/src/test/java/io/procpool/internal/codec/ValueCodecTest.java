@@ -85,4 +85,30 @@ class ValueCodecTest {
     ValueCodec.CodecException e = assertThrows(ValueCodec.CodecException.class, () -> codec.decode(v, loader));
     assertEquals("protobuf class com.example.Missing could not be loaded on this side", e.getMessage());
   }
+
+  @Test
+  void pack_scalarsOfOneType_roundTrip() {
+    for (List<?> values :
+        List.of(List.of(1L, -2L), List.of(1, 2, 3), List.of(0.5, -1.5), List.of("a", "\uD83D\uDE00", ""))) {
+      assertEquals(values, ValueCodec.unpack(ValueCodec.pack(values)));
+      assertEquals(values.size(), ValueCodec.size(ValueCodec.pack(values)));
+    }
+  }
+
+  @Test
+  void pack_mixedNullOrUnpackable_returnsNull() {
+    assertEquals(null, ValueCodec.pack(List.of(1, 2L)));
+    assertEquals(null, ValueCodec.pack(java.util.Arrays.asList(1, null)));
+    assertEquals(null, ValueCodec.pack(List.of(new Box(1), new Box(2))));
+    assertEquals(null, ValueCodec.pack(List.of("ok", "lone \uD800 surrogate")));
+    assertEquals(null, ValueCodec.pack(List.of(1)));
+  }
+
+  @Test
+  void encode_stringWithLoneSurrogate_survivesExactly() throws Exception {
+    String s = "x\uDC00y\uD800";
+    Value v = codec.encode(s);
+    assertEquals(Value.KindCase.JAVA, v.getKindCase());
+    assertEquals(s, codec.decode(v, loader));
+  }
 }
