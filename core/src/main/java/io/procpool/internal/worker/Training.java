@@ -1,7 +1,6 @@
 package io.procpool.internal.worker;
 
 import io.grpc.ManagedChannel;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.procpool.internal.codec.ValueCodec;
 import io.procpool.internal.dispatch.PoolConfig;
 import io.procpool.internal.dispatch.PoolCore;
@@ -50,13 +49,7 @@ public final class Training {
   static final class InJvmLauncher implements WorkerLauncher {
     @Override
     public LaunchedWorker launch(Bootstrap bootstrap) throws java.io.IOException {
-      ManagedChannel channel =
-          NettyChannelBuilder.forTarget(bootstrap.getTarget())
-              .usePlaintext()
-              .directExecutor()
-              .maxInboundMessageSize(Integer.MAX_VALUE)
-              .flowControlWindow(8 << 20)
-              .build();
+      ManagedChannel channel = WorkerMain.channel(bootstrap.getTarget());
       CompletableFuture<Integer> exit = new CompletableFuture<>();
       WorkerRuntime runtime =
           new WorkerRuntime(

@@ -57,13 +57,7 @@ public final class WorkerMain {
       System.exit(WorkerRuntime.EXIT_BAD_BOOTSTRAP);
       return;
     }
-    ManagedChannel channel =
-        NettyChannelBuilder.forTarget(bootstrap.getTarget())
-            .usePlaintext()
-            .directExecutor()
-            .maxInboundMessageSize(Integer.MAX_VALUE)
-            .flowControlWindow(8 << 20)
-            .build();
+    ManagedChannel channel = channel(bootstrap.getTarget());
     WorkerRuntime runtime =
         new WorkerRuntime(
             bootstrap,
@@ -88,6 +82,20 @@ public final class WorkerMain {
     long period = Math.max(50, bootstrap.getHeartbeatMillis());
     heartbeats.scheduleAtFixedRate(
         () -> runtime.heartbeat(figures()), period, period, TimeUnit.MILLISECONDS);
+  }
+
+  /**
+   * The channel to the parent: plaintext (loopback only; the stream is authenticated by the pool's
+   * secret), callbacks on the transport thread (the runtime only queues work there), no message size
+   * limit (large values are the pool's business), and an 8 MiB flow-control window for bulk results.
+   */
+  static ManagedChannel channel(String target) {
+    return NettyChannelBuilder.forTarget(target)
+        .usePlaintext()
+        .directExecutor()
+        .maxInboundMessageSize(Integer.MAX_VALUE)
+        .flowControlWindow(8 << 20)
+        .build();
   }
 
   /** Resource figures for a heartbeat: heap in use, resident set size, total GC time. */
