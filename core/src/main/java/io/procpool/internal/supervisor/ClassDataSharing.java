@@ -30,10 +30,13 @@ import java.util.concurrent.TimeUnit;
  * io.procpool.internal.worker.Training} under {@code -XX:DumpLoadedClassList}, then {@code
  * -Xshare:dump}), and cached in {@code ~/.cache/procpool/cds} (system property {@code
  * procpool.cds.dir}). Anything that goes wrong falls back silently to starting without the archive, and
- * is remembered so it is not retried. {@code -Dprocpool.cds=false} turns it off.
+ * is remembered so it is not retried. The cache keeps the four newest archives. {@code
+ * -Dprocpool.cds=false} turns it off.
  */
 public final class ClassDataSharing {
   private static final System.Logger LOG = System.getLogger("io.procpool.Pool");
+  /** Archives kept in the cache directory. */
+  private static final int KEEP = 4;
 
   /** Classes whose jars make up the archived runtime, in classpath order. */
   private static final String[] MARKERS = {
@@ -187,6 +190,7 @@ public final class ClassDataSharing {
                 scratch);
         if (dumped == 0 && Files.exists(tmp)) {
           Files.move(tmp, archive, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+          pruneCache(archive.getParent(), archive);
           LOG.log(
               System.Logger.Level.INFO,
               "Built a class-data-sharing archive for worker JVMs in {0} ms: {1}",
@@ -218,6 +222,34 @@ public final class ClassDataSharing {
       // Then we will try again next time.
     }
     return false;
+  }
+
+  /**
+   * Keeps the cache from growing without bound: every rebuild of an application's jars makes a new key,
+   * and an archive is tens of MiB. Keeps the {@link #KEEP} most recently modified archives.
+   */
+  private static void pruneCache(Path dir, Path keep) {
+    try (var files = Files.list(dir)) {
+      List<Path> archives =
+          files
+              .filter(p -> p.getFileName().toString().endsWith(".jsa") && !p.equals(keep))
+              .sorted(
+                  java.util.Comparator.comparing(
+                          (Path p) -> {
+                            try {
+                              return Files.getLastModifiedTime(p).toMillis();
+                            } catch (IOException e) {
+                              return 0L;
+                            }
+                          })
+                      .reversed())
+              .collect(java.util.stream.Collectors.toList());
+      for (Path old : archives.subList(Math.min(archives.size(), KEEP - 1), archives.size())) {
+        Files.deleteIfExists(old);
+      }
+    } catch (IOException | RuntimeException e) {
+      // An old archive left behind costs disk space only.
+    }
   }
 
   private static int run(List<String> cmd, Path scratch) throws IOException, InterruptedException {
