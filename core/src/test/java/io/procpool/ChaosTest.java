@@ -37,6 +37,7 @@ class ChaosTest {
   }
 
   @Test
+  @org.junit.jupiter.api.Timeout(value = 30, unit = java.util.concurrent.TimeUnit.MINUTES) // full size
   void map_whileWorkersAreKilled_everyResultCorrect() throws Exception {
     int tasks = Integer.getInteger("procpool.chaos.tasks", 2_000);
     long itemMicros = Long.getLong("procpool.chaos.itemMicros", 100);

@@ -40,6 +40,7 @@ class LeakTest {
   }
 
   @Test
+  @org.junit.jupiter.api.Timeout(value = 30, unit = java.util.concurrent.TimeUnit.MINUTES) // full size
   void createUseClose_manyCycles_leavesThreadsFdsHeapFlat() throws Exception {
     int cycles = Integer.getInteger("procpool.leak.cycles", 12);
     int warmup = Math.min(4, cycles / 2);
