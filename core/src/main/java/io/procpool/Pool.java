@@ -79,7 +79,21 @@ public final class Pool implements AutoCloseable {
    */
   public <I, O> List<O> map(Task<I, O> task, Iterable<? extends I> inputs)
       throws ExecutionException, InterruptedException {
-    ListenableFuture<List<O>> f = mapAsync(task, inputs);
+    return map(task, inputs, null);
+  }
+
+  /**
+   * Like {@link #map(Task, Iterable)}, reporting to {@code listener} as inputs finish (see {@link
+   * ProgressListener} for when it is called); its final call has returned by the time this method
+   * returns or throws.
+   *
+   * @param listener receives the progress; null for none
+   * @throws ExecutionException with the first task failure as its cause
+   * @throws InterruptedException if interrupted while waiting; the map's tasks are then cancelled
+   */
+  public <I, O> List<O> map(Task<I, O> task, Iterable<? extends I> inputs, ProgressListener listener)
+      throws ExecutionException, InterruptedException {
+    ListenableFuture<List<O>> f = mapAsync(task, inputs, listener);
     try {
       return f.get();
     } catch (InterruptedException e) {
@@ -93,13 +107,24 @@ public final class Pool implements AutoCloseable {
    * the map is cancelled); cancelling it cancels every task of the map.
    */
   public <I, O> ListenableFuture<List<O>> mapAsync(Task<I, O> task, Iterable<? extends I> inputs) {
+    return mapAsync(task, inputs, null);
+  }
+
+  /**
+   * Like {@link #mapAsync(Task, Iterable)}, reporting to {@code listener} as inputs finish; the future
+   * completes after the listener's final call has returned.
+   *
+   * @param listener receives the progress; null for none
+   */
+  public <I, O> ListenableFuture<List<O>> mapAsync(
+      Task<I, O> task, Iterable<? extends I> inputs, ProgressListener listener) {
     requireNonNull(task, "task");
     requireNonNull(inputs, "inputs");
     List<I> list = new ArrayList<>(inputs instanceof Collection<?> c ? c.size() : 16);
     for (I in : inputs) {
       list.add(in);
     }
-    return Maps.mapAsync(core, task, list);
+    return Maps.mapAsync(core, task, list, listener);
   }
 
   /**
@@ -111,20 +136,43 @@ public final class Pool implements AutoCloseable {
    * sent and may then throw {@link RejectedExecutionException} once the pool has terminated.
    */
   public <I, O> Stream<O> imap(Task<I, O> task, Iterable<? extends I> inputs) {
-    requireNonNull(task, "task");
-    requireNonNull(inputs, "inputs");
-    @SuppressWarnings("unchecked")
-    Iterable<I> in = (Iterable<I>) inputs;
-    return Maps.imap(core, task, in, true);
+    return imap(task, inputs, null);
   }
 
-  /** Like {@link #imap} but yields results in completion order. */
-  public <I, O> Stream<O> imapUnordered(Task<I, O> task, Iterable<? extends I> inputs) {
+  /**
+   * Like {@link #imap(Task, Iterable)}, reporting to {@code listener} as inputs finish (which may be
+   * ahead of what the stream has yielded, by the read-ahead). The total is known when {@code inputs} is
+   * a {@link Collection}, else once it is exhausted. The final call comes when the stream is exhausted,
+   * fails or is closed, on the consuming thread.
+   *
+   * @param listener receives the progress; null for none
+   */
+  public <I, O> Stream<O> imap(Task<I, O> task, Iterable<? extends I> inputs, ProgressListener listener) {
     requireNonNull(task, "task");
     requireNonNull(inputs, "inputs");
     @SuppressWarnings("unchecked")
     Iterable<I> in = (Iterable<I>) inputs;
-    return Maps.imap(core, task, in, false);
+    return Maps.imap(core, task, in, true, listener);
+  }
+
+  /** Like {@link #imap(Task, Iterable)} but yields results in completion order. */
+  public <I, O> Stream<O> imapUnordered(Task<I, O> task, Iterable<? extends I> inputs) {
+    return imapUnordered(task, inputs, null);
+  }
+
+  /**
+   * Like {@link #imapUnordered(Task, Iterable)}, reporting to {@code listener} as for {@link #imap(Task,
+   * Iterable, ProgressListener)}.
+   *
+   * @param listener receives the progress; null for none
+   */
+  public <I, O> Stream<O> imapUnordered(
+      Task<I, O> task, Iterable<? extends I> inputs, ProgressListener listener) {
+    requireNonNull(task, "task");
+    requireNonNull(inputs, "inputs");
+    @SuppressWarnings("unchecked")
+    Iterable<I> in = (Iterable<I>) inputs;
+    return Maps.imap(core, task, in, false, listener);
   }
 
   /** A snapshot of the workers, one per index. */

@@ -7,12 +7,14 @@ import com.google.common.util.concurrent.MoreExecutors;
 import com.google.common.util.concurrent.UncheckedExecutionException;
 import com.google.common.util.concurrent.Uninterruptibles;
 import com.google.errorprone.annotations.concurrent.GuardedBy;
+import io.procpool.ProgressListener;
 import io.procpool.Task;
 import io.procpool.internal.codec.ValueCodec;
 import io.procpool.proto.v1.Packed;
 import io.procpool.proto.v1.Value;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.Iterator;
 import java.util.List;
@@ -58,6 +60,7 @@ public final class Maps {
     private final java.util.LinkedList<Object> carry = new java.util.LinkedList<>();
     private final long cap;
     final int maxOutstanding;
+    private long fed;
 
     Feeder(PoolCore core, Task<I, ?> fn, Iterator<? extends I> source, int knownSize) {
       this.core = core;
@@ -73,6 +76,11 @@ public final class Maps {
 
     boolean hasMore() {
       return !carry.isEmpty() || source.hasNext();
+    }
+
+    /** Inputs queued so far. */
+    long fed() {
+      return fed;
     }
 
     int chunkSize() {
@@ -114,6 +122,7 @@ public final class Maps {
         chunk.add(v);
         bytes += v.getSerializedSize();
       }
+      fed += chunk.size();
       return core.enqueueEncoded(fn, chunk, false, true);
     }
   }
@@ -123,17 +132,29 @@ public final class Maps {
    * cancelling it cancels every chunk. An orderly shutdown waits for the whole map.
    */
   public static <I, O> ListenableFuture<List<O>> mapAsync(PoolCore core, Task<I, O> fn, List<I> inputs) {
+    return mapAsync(core, fn, inputs, null);
+  }
+
+  /** As above, reporting to {@code listener} (may be null) as chunks complete. */
+  public static <I, O> ListenableFuture<List<O>> mapAsync(
+      PoolCore core, Task<I, O> fn, List<I> inputs, ProgressListener listener) {
     core.encodeFunction(fn, "task");
-    MapFuture<I, O> result = new MapFuture<>(new Feeder<>(core, fn, inputs.iterator(), inputs.size()), core);
+    ProgressTracker progress = ProgressTracker.create(listener, inputs.size(), core.name());
+    MapFuture<I, O> result =
+        new MapFuture<>(new Feeder<>(core, fn, inputs.iterator(), inputs.size()), core, progress);
     core.openMap();
+    if (progress != null) {
+      progress.start();
+    }
     result.fill();
-    return result;
+    return progress == null ? result : progress.finishingWith(result);
   }
 
   /** Collects chunk outputs in order, creating chunks as earlier ones finish. */
   static final class MapFuture<I, O> extends AbstractFuture<List<O>> {
     private final Feeder<I> feeder;
     private final PoolCore core;
+    private final ProgressTracker progress;
 
     @GuardedBy("this")
     private final List<TaskFuture<List<Object>>> chunks = new ArrayList<>();
@@ -147,9 +168,10 @@ public final class Maps {
     @GuardedBy("this")
     private boolean closed;
 
-    MapFuture(Feeder<I> feeder, PoolCore core) {
+    MapFuture(Feeder<I> feeder, PoolCore core, ProgressTracker progress) {
       this.feeder = feeder;
       this.core = core;
+      this.progress = progress;
     }
 
     /** Queues chunks up to the read-ahead bound; completes the map when everything has come back. */
@@ -164,6 +186,9 @@ public final class Maps {
             chunks.add(f);
             parts.add(null);
             outstanding++;
+            if (progress != null) {
+              progress.watch(f); // Before onChunkDone, so the chunk is counted before the map completes.
+            }
             f.addListener(() -> onChunkDone(index, f), MoreExecutors.directExecutor());
           }
         } catch (RuntimeException e) {
@@ -263,8 +288,20 @@ public final class Maps {
 
   /** Lazy map: pulls from {@code inputs} only as results are consumed, with bounded read-ahead. */
   public static <I, O> Stream<O> imap(PoolCore core, Task<I, O> fn, Iterable<I> inputs, boolean ordered) {
+    return imap(core, fn, inputs, ordered, null);
+  }
+
+  /** As above, reporting to {@code listener} (may be null) as chunks complete. */
+  public static <I, O> Stream<O> imap(
+      PoolCore core, Task<I, O> fn, Iterable<I> inputs, boolean ordered, ProgressListener listener) {
     core.encodeFunction(fn, "task");
-    LazyIterator<I, O> it = new LazyIterator<>(new Feeder<>(core, fn, inputs.iterator(), -1), ordered);
+    long total = inputs instanceof Collection<?> c ? c.size() : -1;
+    ProgressTracker progress = ProgressTracker.create(listener, total, core.name());
+    LazyIterator<I, O> it =
+        new LazyIterator<>(new Feeder<>(core, fn, inputs.iterator(), -1), ordered, progress);
+    if (progress != null) {
+      progress.start();
+    }
     int characteristics = ordered ? Spliterator.ORDERED : 0;
     return StreamSupport.stream(Spliterators.spliteratorUnknownSize(it, characteristics), false)
         .onClose(it::close);
@@ -274,6 +311,7 @@ public final class Maps {
   static final class LazyIterator<I, O> implements Iterator<O> {
     private final Feeder<I> feeder;
     private final boolean ordered;
+    private final ProgressTracker progress;
     // Ordered: chunks in input order. Unordered: chunks not yet taken (for close()).
     private final ArrayDeque<TaskFuture<List<Object>>> outstanding = new ArrayDeque<>();
     private final LinkedBlockingQueue<TaskFuture<List<Object>>> completed = new LinkedBlockingQueue<>();
@@ -281,18 +319,25 @@ public final class Maps {
     private boolean finished;
     private UncheckedExecutionException pendingFailure;
 
-    LazyIterator(Feeder<I> feeder, boolean ordered) {
+    LazyIterator(Feeder<I> feeder, boolean ordered, ProgressTracker progress) {
       this.feeder = feeder;
       this.ordered = ordered;
+      this.progress = progress;
     }
 
     private void fill() {
       while (outstanding.size() < feeder.maxOutstanding && feeder.hasMore()) {
         TaskFuture<List<Object>> f = feeder.next();
         outstanding.add(f);
+        if (progress != null) {
+          progress.watch(f);
+        }
         if (!ordered) {
           f.addListener(() -> completed.add(f), MoreExecutors.directExecutor());
         }
+      }
+      if (progress != null && !feeder.hasMore()) {
+        progress.totalKnown(feeder.fed());
       }
     }
 
@@ -314,6 +359,7 @@ public final class Maps {
         fill();
         if (outstanding.isEmpty()) {
           finished = true;
+          finishProgress();
           return false;
         }
         TaskFuture<List<Object>> next;
@@ -364,6 +410,14 @@ public final class Maps {
         f.cancel(true);
       }
       outstanding.clear();
+      finishProgress();
+    }
+
+    private void finishProgress() {
+      if (progress != null) {
+        progress.totalKnown(feeder.fed());
+        progress.finish();
+      }
     }
   }
 }
