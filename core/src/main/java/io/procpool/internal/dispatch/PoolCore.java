@@ -17,6 +17,7 @@ import io.procpool.WorkerStartException;
 import io.procpool.internal.codec.FailureCodec;
 import io.procpool.internal.codec.TaskDescriptions;
 import io.procpool.internal.codec.ValueCodec;
+import io.procpool.internal.jfr.PoolEvents;
 import io.procpool.internal.supervisor.ClassDataSharing;
 import io.procpool.internal.supervisor.JvmLauncher;
 import io.procpool.internal.supervisor.LaunchedWorker;
@@ -682,6 +683,7 @@ public final class PoolCore implements WorkerService.Acceptor {
       s.state = Slot.State.READY;
       s.readyNanos = System.nanoTime();
       s.lastHeardNanos = s.readyNanos;
+      PoolEvents.workerStarted(name, s.index, s.pid(), s.readyNanos - s.launchedNanos);
       consecutiveStartFailures = 0;
       if (state == State.STARTING && allReady()) {
         transition(State.RUNNING);
@@ -766,6 +768,8 @@ public final class PoolCore implements WorkerService.Acceptor {
         } else {
           failedTasks++;
           WorkerCrashedException e = crashed(r, s);
+          PoolEvents.taskEnded(name, r.id, r.description(), r.size, s.index, s.pid(), PoolEvents.CRASHED,
+              System.nanoTime() - s.status.read().startNanos());
           after.add(() -> r.future.fail(e));
         }
       } else {
@@ -784,6 +788,8 @@ public final class PoolCore implements WorkerService.Acceptor {
         expected ? System.Logger.Level.DEBUG : System.Logger.Level.WARNING,
         "{0}: worker {1} (pid {2}) exited {3}with code {4}",
         name, s.index, s.pid(), expected ? "" : "unexpectedly ", s.exitCode);
+    PoolEvents.workerExited(
+        name, s.index, s.pid(), s.exitCode, expected, s.completed, System.nanoTime() - s.launchedNanos);
     // Step 2.
     boolean failedToStart = was == Slot.State.LAUNCHING || was == Slot.State.CONNECTED;
     if (state == State.STARTING && failedToStart) {
@@ -900,6 +906,8 @@ public final class PoolCore implements WorkerService.Acceptor {
                     config.taskTimeout(),
                     s.pid());
             log.log(System.Logger.Level.WARNING, "{0}: {1}", name, e.getMessage());
+            PoolEvents.taskEnded(name, r.id, r.description(), r.size, s.index, s.pid(), PoolEvents.TIMED_OUT,
+                now - snap.startNanos());
             after.add(() -> r.future.fail(e));
             after.add(p::kill);
             continue;
@@ -1048,6 +1056,7 @@ public final class PoolCore implements WorkerService.Acceptor {
       pump(after);
     }
     after.forEach(Runnable::run);
+    PoolEvents.taskSubmitted(name, r.id, r.description(), r.size);
     return future;
   }
 
@@ -1218,6 +1227,8 @@ public final class PoolCore implements WorkerService.Acceptor {
         deleteBlobs(res.getOutputsList());
         continue;
       }
+      PoolEvents.taskEnded(name, r.id, r.description(), r.size, s.index, s.pid(),
+          PoolEvents.outcome(res.getCancelled(), res.hasFailure()), res.getRunNanos());
       if (res.getCancelled()) {
         r.future.cancelQuietly();
       } else if (res.hasFailure()) {
