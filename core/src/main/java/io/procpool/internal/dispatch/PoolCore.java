@@ -122,6 +122,7 @@ public final class PoolCore implements WorkerService.Acceptor {
   private final Map<Class<?>, Value> functionCache = new ConcurrentHashMap<>();
   private final Map<Class<?>, Long> functionIds = new ConcurrentHashMap<>();
   private final AtomicLong functionIdSource = new AtomicLong();
+  private volatile long startNanos;
 
   private final Object lock = new Object();
 
@@ -227,6 +228,7 @@ public final class PoolCore implements WorkerService.Acceptor {
    * waits for those processes to exit, and throws {@link WorkerStartException}.
    */
   public void start() {
+    startNanos = System.nanoTime();
     synchronized (lock) {
       transition(State.STARTING);
       for (int i = 0; i < slots.length; i++) {
@@ -548,7 +550,7 @@ public final class PoolCore implements WorkerService.Acceptor {
       killNow = s.killRequested || (s.helloPid != 0 && s.helloPid != p.pid());
       s.lastHeardNanos = System.nanoTime();
     }
-    log.log(System.Logger.Level.DEBUG, "{0}: started worker {1} (pid {2})", name, s.index, p.pid());
+    log.log(System.Logger.Level.DEBUG, "{0}: started worker {1} (pid {2,number,#})", name, s.index, p.pid());
     p.onExit().whenComplete((code, e) -> onExit(s, code == null ? -1 : code));
     if (killNow) {
       p.kill();
@@ -687,6 +689,8 @@ public final class PoolCore implements WorkerService.Acceptor {
       consecutiveStartFailures = 0;
       if (state == State.STARTING && allReady()) {
         transition(State.RUNNING);
+        log.log(System.Logger.Level.INFO, "{0}: {1} workers ready in {2,number,#} ms", name, slots.length,
+            TimeUnit.NANOSECONDS.toMillis(s.readyNanos - startNanos));
         after.add(() -> started.set(null));
       }
       pump(after);
@@ -762,7 +766,7 @@ public final class PoolCore implements WorkerService.Acceptor {
           retriedTasks++;
           log.log(
               System.Logger.Level.INFO,
-              "{0}: worker {1} (pid {2}) exited with code {3} while running {4}; retrying it (attempt {5} of {6})",
+              "{0}: worker {1} (pid {2,number,#}) exited with code {3} while running {4}; retrying it (attempt {5} of {6})",
               name, s.index, s.pid(), s.exitCode, r, r.deaths.size() + 1, config.maxRetries() + 1);
           requeue.add(r);
         } else {
@@ -786,7 +790,7 @@ public final class PoolCore implements WorkerService.Acceptor {
     boolean expected = was == Slot.State.RETIRING || s.killRequested;
     log.log(
         expected ? System.Logger.Level.DEBUG : System.Logger.Level.WARNING,
-        "{0}: worker {1} (pid {2}) exited {3}with code {4}",
+        "{0}: worker {1} (pid {2,number,#}) exited {3}with code {4}",
         name, s.index, s.pid(), expected ? "" : "unexpectedly ", s.exitCode);
     PoolEvents.workerExited(
         name, s.index, s.pid(), s.exitCode, expected, s.completed, System.nanoTime() - s.launchedNanos);
@@ -805,7 +809,7 @@ public final class PoolCore implements WorkerService.Acceptor {
       } else {
         workersReplaced++;
         Slot replacement = reserve(s.index);
-        log.log(System.Logger.Level.INFO, "{0}: replacing worker {1} (pid {2})", name, s.index, s.pid());
+        log.log(System.Logger.Level.INFO, "{0}: replacing worker {1} (pid {2,number,#})", name, s.index, s.pid());
         after.add(() -> launch(replacement));
       }
     }
@@ -909,6 +913,7 @@ public final class PoolCore implements WorkerService.Acceptor {
             PoolEvents.taskEnded(name, r.id, r.description(), r.size, s.index, s.pid(), PoolEvents.TIMED_OUT,
                 now - snap.startNanos());
             after.add(() -> r.future.fail(e));
+            s.killRequested = true; // Logged here; its exit is then expected, not a second warning.
             after.add(p::kill);
             continue;
           }
@@ -925,9 +930,10 @@ public final class PoolCore implements WorkerService.Acceptor {
             && silentNanos > config.heartbeatTimeout().toNanos()) {
           log.log(
               System.Logger.Level.WARNING,
-              "{0}: worker {1} (pid {2}) sent nothing for {3} ms (hung, stopped or stalled); killing it",
+              "{0}: worker {1} (pid {2,number,#}) sent nothing for {3,number,#} ms (hung, stopped or stalled); killing it",
               name, s.index, s.pid(), TimeUnit.NANOSECONDS.toMillis(silentNanos));
           s.lastHeardNanos = now;
+          s.killRequested = true; // Logged here; its exit is then expected, not a second warning.
           after.add(p::kill);
         }
       }
@@ -1176,7 +1182,7 @@ public final class PoolCore implements WorkerService.Acceptor {
         s.state = Slot.State.RETIRING;
         log.log(
             System.Logger.Level.DEBUG,
-            "{0}: worker {1} (pid {2}) ran {3} tasks; replacing it",
+            "{0}: worker {1} (pid {2,number,#}) ran {3,number,#} tasks; replacing it",
             name, s.index, s.pid(), s.assigned);
         after.add(() -> s.send(ParentMessage.newBuilder().setShutdown(Shutdown.getDefaultInstance()).build()));
         workersReplaced++;
@@ -1310,8 +1316,9 @@ public final class PoolCore implements WorkerService.Acceptor {
               p = s.process;
               log.log(
                   System.Logger.Level.WARNING,
-                  "{0}: {1} did not stop within {2} ms of being cancelled; killing worker {3} (pid {4})",
+                  "{0}: {1} did not stop within {2,number,#} ms of being cancelled; killing worker {3} (pid {4,number,#})",
                   name, r, config.cancelGracePeriod().toMillis(), s.index, s.pid());
+              s.killRequested = true; // Logged here; its exit is then expected, not a second warning.
             }
           }
           if (p != null) {
