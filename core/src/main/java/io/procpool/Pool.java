@@ -6,6 +6,7 @@ import static java.util.Objects.requireNonNull;
 import com.google.common.collect.ImmutableList;
 import com.google.common.collect.ImmutableMap;
 import com.google.common.util.concurrent.ListenableFuture;
+import io.procpool.internal.dispatch.Capture;
 import io.procpool.internal.dispatch.Maps;
 import io.procpool.internal.dispatch.PoolConfig;
 import io.procpool.internal.dispatch.PoolCore;
@@ -67,6 +68,20 @@ public final class Pool implements AutoCloseable {
   public <I, O> ListenableFuture<O> submit(Task<I, O> task, I input) {
     requireNonNull(task, "task");
     return core.enqueue(task, java.util.Collections.singletonList(input), true);
+  }
+
+  /**
+   * Runs {@code task} on {@code input} in a worker, and hands out what it printed on System.out and
+   * System.err beside its result. If the task fails, what it printed is attached to the failure (see
+   * {@link TaskOutput#of(Throwable)}).
+   *
+   * @return a future of the result and the output
+   * @throws IllegalStateException if the pool was not built with {@link WorkerOutput#CAPTURE}
+   * @throws RejectedExecutionException if the pool is shut down
+   */
+  public <I, O> ListenableFuture<Captured<O>> submitCaptured(Task<I, O> task, I input) {
+    requireNonNull(task, "task");
+    return Capture.submit(core, task, input);
   }
 
   /**
@@ -470,7 +485,7 @@ public final class Pool implements AutoCloseable {
               name,
               workers,
               command,
-              output == WorkerOutput.INHERIT ? JvmLauncher.OutputMode.INHERIT : JvmLauncher.OutputMode.DISCARD,
+              JvmLauncher.OutputMode.valueOf(output.name()),
               maxTasksPerWorker,
               taskTimeout,
               maxRetries,

@@ -123,6 +123,7 @@ public final class PoolCore implements WorkerService.Acceptor {
   private final Map<Class<?>, Long> functionIds = new ConcurrentHashMap<>();
   private final AtomicLong functionIdSource = new AtomicLong();
   private volatile long startNanos;
+  private final boolean capture;
 
   private final Object lock = new Object();
 
@@ -182,7 +183,9 @@ public final class PoolCore implements WorkerService.Acceptor {
     this.launcher =
         config.launcher() != null
             ? config.launcher()
-            : new JvmLauncher(ClassDataSharing.apply(config.command(), dir), dir, config.output());
+            : new JvmLauncher(
+                ClassDataSharing.apply(config.command(), dir), dir, config.output(), config.name());
+    this.capture = Capture.enabled(config.output(), launcher.inProcess());
     this.timer =
         Executors.newSingleThreadScheduledExecutor(
             r -> {
@@ -537,6 +540,7 @@ public final class PoolCore implements WorkerService.Acceptor {
             .setSerialFilter(SerialFilter.newBuilder().setPattern(filterPattern(config.serialFilter())))
             .setBlobDir(dir.toString())
             .build();
+    b = Capture.withFiles(b, capture, dir, s.workerId);
     LaunchedWorker p;
     try {
       p = launcher.launch(b);
@@ -689,7 +693,7 @@ public final class PoolCore implements WorkerService.Acceptor {
       consecutiveStartFailures = 0;
       if (state == State.STARTING && allReady()) {
         transition(State.RUNNING);
-        log.log(System.Logger.Level.INFO, "{0}: {1} workers ready in {2,number,#} ms", name, slots.length,
+        log.log(System.Logger.Level.INFO, "{0}: {1,choice,1#1 worker|1<{1} workers} ready in {2,number,#} ms", name, slots.length,
             TimeUnit.NANOSECONDS.toMillis(s.readyNanos - startNanos));
         after.add(() -> started.set(null));
       }
@@ -774,7 +778,7 @@ public final class PoolCore implements WorkerService.Acceptor {
           WorkerCrashedException e = crashed(r, s);
           PoolEvents.taskEnded(name, r.id, r.description(), r.size, s.index, s.pid(), PoolEvents.CRASHED,
               System.nanoTime() - s.status.read().startNanos());
-          after.add(() -> r.future.fail(e));
+          after.add(() -> r.future.fail(Capture.attachTail(e, capture, dir, s.workerId)));
         }
       } else {
         requeue.add(r);
@@ -912,7 +916,7 @@ public final class PoolCore implements WorkerService.Acceptor {
             log.log(System.Logger.Level.WARNING, "{0}: {1}", name, e.getMessage());
             PoolEvents.taskEnded(name, r.id, r.description(), r.size, s.index, s.pid(), PoolEvents.TIMED_OUT,
                 now - snap.startNanos());
-            after.add(() -> r.future.fail(e));
+            after.add(() -> r.future.fail(Capture.attachTail(e, capture, dir, s.workerId)));
             s.killRequested = true; // Logged here; its exit is then expected, not a second warning.
             after.add(p::kill);
             continue;
@@ -1238,7 +1242,7 @@ public final class PoolCore implements WorkerService.Acceptor {
       if (res.getCancelled()) {
         r.future.cancelQuietly();
       } else if (res.hasFailure()) {
-        Throwable t = FailureCodec.decode(res.getFailure(), codec, r.loader);
+        Throwable t = Capture.attach(FailureCodec.decode(res.getFailure(), codec, r.loader), res);
         List<Object> partial;
         try {
           partial = decodeOutputs(res, r.loader);
@@ -1259,6 +1263,7 @@ public final class PoolCore implements WorkerService.Acceptor {
           continue;
         }
         deleteBlobs(res.getOutputsList());
+        Capture.onResult(r.future, res);
         r.future.complete(outputs);
       }
     }
@@ -1396,6 +1401,11 @@ public final class PoolCore implements WorkerService.Acceptor {
       return "Pool[" + state + ", workers=" + alive + "/" + slots.length + ", queued=" + queue.size()
           + ", running=" + running + "]";
     }
+  }
+
+  /** Whether workers capture what tasks print (WorkerOutput.CAPTURE). */
+  boolean capturesOutput() {
+    return capture;
   }
 
   /** For stats and map sizing. */

@@ -14,6 +14,7 @@ final class TaskFuture<T> extends AbstractFuture<T> {
   private volatile TaskRecord record;
   private volatile PoolCore core;
   private volatile List<Object> partialOutputs = List.of();
+  private volatile io.procpool.TaskOutput output = io.procpool.TaskOutput.EMPTY;
 
   TaskFuture(boolean single) {
     this.single = single;
@@ -42,6 +43,15 @@ final class TaskFuture<T> extends AbstractFuture<T> {
   /** Outputs of the inputs before the failed one, for a chunk that failed; else empty. */
   List<Object> partialOutputs() {
     return partialOutputs;
+  }
+
+  /** What the task printed, with WorkerOutput.CAPTURE; set before the future completes. */
+  void setOutput(io.procpool.TaskOutput output) {
+    this.output = output;
+  }
+
+  io.procpool.TaskOutput output() {
+    return output;
   }
 
   boolean cancelQuietly() {

@@ -19,17 +19,30 @@ public final class JvmLauncher implements WorkerLauncher {
   private final JvmCommand command;
   private final Path dir;
   private final OutputMode output;
+  private final String name;
 
-  /** How worker stdout and stderr reach the parent. */
+  /**
+   * How worker stdout and stderr reach the parent: inherited, discarded, or piped and copied line by line
+   * with a prefix ({@link OutputPump}). CAPTURE pipes like PREFIX: the capture itself happens in the
+   * worker, and what it prints outside tasks is prefixed.
+   */
   public enum OutputMode {
     INHERIT,
-    DISCARD
+    DISCARD,
+    PREFIX,
+    CAPTURE
   }
 
   public JvmLauncher(JvmCommand command, Path dir, OutputMode output) {
+    this(command, dir, output, "procpool");
+  }
+
+  /** {@code name}: the pool's name prefix, for output prefixes ({@code [name-w2 4122] }). */
+  public JvmLauncher(JvmCommand command, Path dir, OutputMode output, String name) {
     this.command = command;
     this.dir = dir;
     this.output = output;
+    this.name = name;
   }
 
   @Override
@@ -38,6 +51,8 @@ public final class JvmLauncher implements WorkerLauncher {
     ProcessBuilder pb = new ProcessBuilder(cmd);
     if (output == OutputMode.INHERIT) {
       pb.redirectOutput(ProcessBuilder.Redirect.INHERIT).redirectError(ProcessBuilder.Redirect.INHERIT);
+    } else if (output == OutputMode.PREFIX || output == OutputMode.CAPTURE) {
+      pb.redirectOutput(ProcessBuilder.Redirect.PIPE).redirectError(ProcessBuilder.Redirect.PIPE);
     } else {
       pb.redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(ProcessBuilder.Redirect.DISCARD);
     }
@@ -47,6 +62,10 @@ public final class JvmLauncher implements WorkerLauncher {
     }
     pb.environment().putAll(command.environment());
     Process process = pb.start();
+    if (output == OutputMode.PREFIX || output == OutputMode.CAPTURE) {
+      String threadName = bootstrap.getPoolName() + "-w" + bootstrap.getWorkerIndex();
+      OutputPump.start(process, name, bootstrap.getWorkerIndex(), threadName);
+    }
     OutputStream stdin = process.getOutputStream();
     try {
       bootstrap.writeDelimitedTo(stdin);

@@ -71,6 +71,7 @@ public final class WorkerRuntime {
   private final Exit exit;
   private final LongSupplier pid;
   private final ClassLoader loader;
+  private final TaskCapture capture;
 
   private final LinkedBlockingDeque<Object> inbox = new LinkedBlockingDeque<>();
   private final Set<Long> cancelled = ConcurrentHashMap.newKeySet();
@@ -110,6 +111,7 @@ public final class WorkerRuntime {
     this.pid = pid;
     this.loader = loader;
     this.exit = exit;
+    this.capture = TaskCapture.install(bootstrap);
   }
 
   /** Connects, sends Hello and starts the task thread. Returns at once. */
@@ -329,6 +331,7 @@ public final class WorkerRuntime {
   private TaskResult run(TaskRequest request) {
     long id = request.getTaskId();
     long start = System.nanoTime();
+    capture.begin(); // Before status.begin: a crash report must not show the previous task's output.
     // Step 1: say we started, before anything that could kill us (decoding the input counts).
     status.begin(id, start);
     runningTaskId = id;
@@ -340,6 +343,7 @@ public final class WorkerRuntime {
     try {
       runSteps(request, result);
     } finally {
+      capture.end(result);
       runningTaskId = 0;
       status.end();
       // A cancel that arrived after the task returned must not interrupt the next one.
