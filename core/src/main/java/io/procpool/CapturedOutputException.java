@@ -12,8 +12,10 @@ import static java.util.Objects.requireNonNull;
  */
 public final class CapturedOutputException extends Exception {
   private static final long serialVersionUID = 1L;
+
   private static final int MESSAGE_LINES = 10;
 
+  /** What the task printed. */
   private final TaskOutput output;
 
   /**

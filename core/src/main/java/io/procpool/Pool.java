@@ -55,7 +55,11 @@ public final class Pool implements AutoCloseable {
     this.core = core;
   }
 
-  /** Starts building a pool. */
+  /**
+   * Starts building a pool.
+   *
+   * @return a builder with every setting at its default
+   */
   public static Builder builder() {
     return new Builder();
   }
@@ -63,6 +67,11 @@ public final class Pool implements AutoCloseable {
   /**
    * Runs {@code task} on {@code input} in a worker.
    *
+   * @param <I> the type of the task's input
+   * @param <O> the type of the task's output
+   * @param task the function to run: a serializable lambda or method reference
+   * @param input the argument of the task
+   * @return a future of the task's result
    * @throws RejectedExecutionException if the pool is shut down
    */
   public <I, O> ListenableFuture<O> submit(Task<I, O> task, I input) {
@@ -75,6 +84,10 @@ public final class Pool implements AutoCloseable {
    * System.err beside its result. If the task fails, what it printed is attached to the failure (see
    * {@link TaskOutput#of(Throwable)}).
    *
+   * @param <I> the type of the task's input
+   * @param <O> the type of the task's output
+   * @param task the function to run: a serializable lambda or method reference
+   * @param input the argument of the task
    * @return a future of the result and the output
    * @throws IllegalStateException if the pool was not built with {@link WorkerOutput#CAPTURE}
    * @throws RejectedExecutionException if the pool is shut down
@@ -89,6 +102,11 @@ public final class Pool implements AutoCloseable {
    * order. Inputs are sent in chunks sized to the measured cost of one input (about 20 ms of work each,
    * at most a quarter of each worker's share), so that small tasks are cheap and large ones balance.
    *
+   * @param <I> the type of the task's input
+   * @param <O> the type of the task's output
+   * @param task the function to run: a serializable lambda or method reference
+   * @param inputs the inputs, each an argument of the task
+   * @return the outputs, in input order
    * @throws ExecutionException with the first task failure as its cause
    * @throws InterruptedException if interrupted while waiting; the map's tasks are then cancelled
    */
@@ -102,7 +120,12 @@ public final class Pool implements AutoCloseable {
    * ProgressListener} for when it is called); its final call has returned by the time this method
    * returns or throws.
    *
+   * @param <I> the type of the task's input
+   * @param <O> the type of the task's output
+   * @param task the function to run: a serializable lambda or method reference
+   * @param inputs the inputs, each an argument of the task
    * @param listener receives the progress; null for none
+   * @return the outputs, in input order
    * @throws ExecutionException with the first task failure as its cause
    * @throws InterruptedException if interrupted while waiting; the map's tasks are then cancelled
    */
@@ -120,6 +143,12 @@ public final class Pool implements AutoCloseable {
   /**
    * Like {@link #map} but returns at once. The future fails with the first task failure (and the rest of
    * the map is cancelled); cancelling it cancels every task of the map.
+   *
+   * @param <I> the type of the task's input
+   * @param <O> the type of the task's output
+   * @param task the function to run: a serializable lambda or method reference
+   * @param inputs the inputs, each an argument of the task
+   * @return a future of the outputs, in input order
    */
   public <I, O> ListenableFuture<List<O>> mapAsync(Task<I, O> task, Iterable<? extends I> inputs) {
     return mapAsync(task, inputs, null);
@@ -129,7 +158,12 @@ public final class Pool implements AutoCloseable {
    * Like {@link #mapAsync(Task, Iterable)}, reporting to {@code listener} as inputs finish; the future
    * completes after the listener's final call has returned.
    *
+   * @param <I> the type of the task's input
+   * @param <O> the type of the task's output
+   * @param task the function to run: a serializable lambda or method reference
+   * @param inputs the inputs, each an argument of the task
    * @param listener receives the progress; null for none
+   * @return a future of the outputs, in input order
    */
   public <I, O> ListenableFuture<List<O>> mapAsync(
       Task<I, O> task, Iterable<? extends I> inputs, ProgressListener listener) {
@@ -149,6 +183,12 @@ public final class Pool implements AutoCloseable {
    * exception; nothing is yielded after it. Closing the stream cancels the tasks still outstanding.
    * Consume or close the stream before {@link #shutdown()}: after it, the stream yields what was already
    * sent and may then throw {@link RejectedExecutionException} once the pool has terminated.
+   *
+   * @param <I> the type of the task's input
+   * @param <O> the type of the task's output
+   * @param task the function to run: a serializable lambda or method reference
+   * @param inputs the inputs, each an argument of the task
+   * @return a stream of the outputs, in input order
    */
   public <I, O> Stream<O> imap(Task<I, O> task, Iterable<? extends I> inputs) {
     return imap(task, inputs, null);
@@ -160,7 +200,12 @@ public final class Pool implements AutoCloseable {
    * a {@link Collection}, else once it is exhausted. The final call comes when the stream is exhausted,
    * fails or is closed, on the consuming thread.
    *
+   * @param <I> the type of the task's input
+   * @param <O> the type of the task's output
+   * @param task the function to run: a serializable lambda or method reference
+   * @param inputs the inputs, each an argument of the task
    * @param listener receives the progress; null for none
+   * @return a stream of the outputs, in input order
    */
   public <I, O> Stream<O> imap(Task<I, O> task, Iterable<? extends I> inputs, ProgressListener listener) {
     requireNonNull(task, "task");
@@ -170,7 +215,15 @@ public final class Pool implements AutoCloseable {
     return Maps.imap(core, task, in, true, listener);
   }
 
-  /** Like {@link #imap(Task, Iterable)} but yields results in completion order. */
+  /**
+   * Like {@link #imap(Task, Iterable)} but yields results in completion order.
+   *
+   * @param <I> the type of the task's input
+   * @param <O> the type of the task's output
+   * @param task the function to run: a serializable lambda or method reference
+   * @param inputs the inputs, each an argument of the task
+   * @return a stream of the outputs, in completion order
+   */
   public <I, O> Stream<O> imapUnordered(Task<I, O> task, Iterable<? extends I> inputs) {
     return imapUnordered(task, inputs, null);
   }
@@ -179,7 +232,12 @@ public final class Pool implements AutoCloseable {
    * Like {@link #imapUnordered(Task, Iterable)}, reporting to {@code listener} as for {@link #imap(Task,
    * Iterable, ProgressListener)}.
    *
+   * @param <I> the type of the task's input
+   * @param <O> the type of the task's output
+   * @param task the function to run: a serializable lambda or method reference
+   * @param inputs the inputs, each an argument of the task
    * @param listener receives the progress; null for none
+   * @return a stream of the outputs, in completion order
    */
   public <I, O> Stream<O> imapUnordered(
       Task<I, O> task, Iterable<? extends I> inputs, ProgressListener listener) {
@@ -190,12 +248,20 @@ public final class Pool implements AutoCloseable {
     return Maps.imap(core, task, in, false, listener);
   }
 
-  /** A snapshot of the workers, one per index. */
+  /**
+   * A snapshot of the workers, one per index.
+   *
+   * @return one entry per worker index
+   */
   public List<WorkerInfo> workers() {
     return core.workers();
   }
 
-  /** Counters of the pool and figures of each worker (reported on its heartbeat). */
+  /**
+   * Counters of the pool and figures of each worker (reported on its heartbeat).
+   *
+   * @return a snapshot of the counters
+   */
   public PoolStats stats() {
     return core.stats();
   }
@@ -217,21 +283,37 @@ public final class Pool implements AutoCloseable {
    * Waits until every worker's process has exited.
    *
    * @throws IllegalStateException if neither {@link #shutdown()} nor {@link #shutdownNow()} was called
+   * @throws InterruptedException if interrupted while waiting
    */
   public void join() throws InterruptedException {
     core.join();
   }
 
-  /** Waits up to {@code timeout} for every worker to exit; true once all have (false before shutdown). */
+  /**
+   * Waits up to {@code timeout} for every worker to exit; true once all have (false before shutdown).
+   *
+   * @param timeout the longest time to wait
+   * @return true if every worker has exited
+   */
   public boolean awaitTermination(Duration timeout) {
     requireNonNull(timeout, "timeout");
     return core.awaitTermination(timeout);
   }
 
+  /**
+   * Whether {@link #shutdown()} or {@link #shutdownNow()} was called (or the pool failed).
+   *
+   * @return true once the pool accepts no more tasks
+   */
   public boolean isShutdown() {
     return core.isShutdown();
   }
 
+  /**
+   * Whether the pool has terminated: every worker's process has exited and every future is done.
+   *
+   * @return true once terminated
+   */
   public boolean isTerminated() {
     return core.isTerminated();
   }
@@ -290,7 +372,12 @@ public final class Pool implements AutoCloseable {
 
     private Builder() {}
 
-    /** Number of worker JVMs. Default: {@link Runtime#availableProcessors()}. */
+    /**
+     * Number of worker JVMs. Default: {@link Runtime#availableProcessors()}.
+     *
+     * @param workers the number of worker JVMs, at least 1
+     * @return this builder
+     */
     public Builder workers(int workers) {
       checkArgument(workers >= 1, "workers is %s, but must be at least 1", workers);
       this.workers = workers;
@@ -301,6 +388,9 @@ public final class Pool implements AutoCloseable {
      * Extra options for every worker JVM, such as {@code -Xmx256m} or {@code -Dk=v}, added after the
      * defaults ({@code -XX:+UseSerialGC} unless a collector is named, {@code -XX:+ExitOnOutOfMemoryError})
      * so they win. Default: none.
+     *
+     * @param options JVM options, none of them blank
+     * @return this builder
      */
     public Builder jvmOptions(String... options) {
       requireNonNull(options, "options");
@@ -315,6 +405,9 @@ public final class Pool implements AutoCloseable {
     /**
      * A worker is replaced after running this many task inputs (each element of a map counts). Default:
      * unlimited (0).
+     *
+     * @param max task inputs per worker, at least 1
+     * @return this builder
      */
     public Builder maxTasksPerWorker(long max) {
       checkArgument(max >= 1, "maxTasksPerWorker is %s, but must be at least 1", max);
@@ -326,6 +419,9 @@ public final class Pool implements AutoCloseable {
      * Longest time one task may run on its worker (its wait in the queue does not count). A task over it
      * fails with {@link TaskTimeoutException}, and its worker is killed and replaced. Default: none.
      * With a timeout, maps send one input per task.
+     *
+     * @param timeout the longest run time of one task, positive
+     * @return this builder
      */
     public Builder taskTimeout(Duration timeout) {
       requireNonNull(timeout, "taskTimeout");
@@ -339,6 +435,9 @@ public final class Pool implements AutoCloseable {
      * How many more times to run a task whose worker died while running it (never one that threw). After
      * n+1 deaths the task fails with {@link WorkerCrashedException} naming every attempt. Default: 0,
      * since a crashed task may have had side effects.
+     *
+     * @param retries re-runs after a worker death, at least 0
+     * @return this builder
      */
     public Builder maxRetries(int retries) {
       checkArgument(retries >= 0, "maxRetries is %s, but must be at least 0", retries);
@@ -349,13 +448,21 @@ public final class Pool implements AutoCloseable {
     /**
      * Runs once in each worker (argument: the worker index) before its first task, replacements
      * included. If it throws while the pool is being built, {@link #build()} throws. Default: none.
+     *
+     * @param initializer the task to run with the worker index
+     * @return this builder
      */
     public Builder initializer(Task<Integer, ?> initializer) {
       this.initializer = requireNonNull(initializer, "initializer");
       return this;
     }
 
-    /** The java executable for workers. Default: this JVM's own. */
+    /**
+     * The java executable for workers. Default: this JVM's own.
+     *
+     * @param java the path of an executable {@code java}
+     * @return this builder
+     */
     public Builder javaExecutable(Path java) {
       requireNonNull(java, "javaExecutable");
       checkArgument(
@@ -364,7 +471,12 @@ public final class Pool implements AutoCloseable {
       return this;
     }
 
-    /** Runs workers with the JDK or JRE at {@code javaHome} ({@code javaHome/bin/java}). */
+    /**
+     * Runs workers with the JDK or JRE at {@code javaHome} ({@code javaHome/bin/java}).
+     *
+     * @param javaHome a JDK or JRE directory
+     * @return this builder
+     */
     public Builder javaHome(Path javaHome) {
       requireNonNull(javaHome, "javaHome");
       return javaExecutable(javaHome.resolve("bin").resolve("java"));
@@ -373,6 +485,9 @@ public final class Pool implements AutoCloseable {
     /**
      * The workers' classpath. Default: this JVM's {@code java.class.path}. Needed when this JVM's
      * classpath does not hold the task classes, as under {@code mvn exec:java}.
+     *
+     * @param classpath a classpath, in this platform's syntax
+     * @return this builder
      */
     public Builder classpath(String classpath) {
       requireNonNull(classpath, "classpath");
@@ -381,7 +496,13 @@ public final class Pool implements AutoCloseable {
       return this;
     }
 
-    /** Adds an environment variable for workers (they inherit this JVM's environment besides). */
+    /**
+     * Adds an environment variable for workers (they inherit this JVM's environment besides).
+     *
+     * @param key the variable's name
+     * @param value its value
+     * @return this builder
+     */
     public Builder environment(String key, String value) {
       requireNonNull(key, "key");
       requireNonNull(value, "value");
@@ -389,7 +510,12 @@ public final class Pool implements AutoCloseable {
       return this;
     }
 
-    /** The workers' working directory. Default: this JVM's. */
+    /**
+     * The workers' working directory. Default: this JVM's.
+     *
+     * @param dir an existing directory
+     * @return this builder
+     */
     public Builder workingDirectory(Path dir) {
       requireNonNull(dir, "workingDirectory");
       checkArgument(dir.toFile().isDirectory(), "workingDirectory %s is not a directory", dir);
@@ -397,7 +523,12 @@ public final class Pool implements AutoCloseable {
       return this;
     }
 
-    /** Prefix for the pool's thread names and log lines. Default: "procpool". */
+    /**
+     * Prefix for the pool's thread names and log lines. Default: "procpool".
+     *
+     * @param name 1 to 64 of {@code [A-Za-z0-9._-]}
+     * @return this builder
+     */
     public Builder name(String name) {
       requireNonNull(name, "name");
       checkArgument(name.matches("[A-Za-z0-9._-]{1,64}"), "name %s must be 1-64 of [A-Za-z0-9._-]", name);
@@ -405,7 +536,12 @@ public final class Pool implements AutoCloseable {
       return this;
     }
 
-    /** Where worker stdout and stderr go. Default: {@link WorkerOutput#INHERIT}. */
+    /**
+     * Where worker stdout and stderr go. Default: {@link WorkerOutput#INHERIT}.
+     *
+     * @param output the mode
+     * @return this builder
+     */
     public Builder workerOutput(WorkerOutput output) {
       this.output = requireNonNull(output, "workerOutput");
       return this;
@@ -415,6 +551,9 @@ public final class Pool implements AutoCloseable {
      * Extra {@link java.io.ObjectInputFilter} patterns (e.g. {@code "!com.example.Unsafe;com.example.**"})
      * applied, in both the parent and the workers, before the default resource limits to every value that
      * travels by Java serialization. Default: only the limits.
+     *
+     * @param pattern an ObjectInputFilter pattern
+     * @return this builder
      */
     public Builder serialFilter(String pattern) {
       requireNonNull(pattern, "serialFilter");
@@ -423,7 +562,12 @@ public final class Pool implements AutoCloseable {
       return this;
     }
 
-    /** How long a worker may take to start and connect. Default: 60 s. */
+    /**
+     * How long a worker may take to start and connect. Default: 60 s.
+     *
+     * @param timeout positive
+     * @return this builder
+     */
     public Builder startTimeout(Duration timeout) {
       requireNonNull(timeout, "startTimeout");
       checkArgument(!timeout.isNegative() && !timeout.isZero(), "startTimeout is %s, but must be positive", timeout);
@@ -434,6 +578,10 @@ public final class Pool implements AutoCloseable {
     /**
      * How often workers report they are alive, and how long a worker may stay silent before it is deemed
      * hung (stopped, stalled in GC, deadlocked) and replaced. Default: 500 ms and 10 s.
+     *
+     * @param interval at least 10 ms
+     * @param timeout at least twice the interval
+     * @return this builder
      */
     public Builder heartbeat(Duration interval, Duration timeout) {
       requireNonNull(interval, "interval");
@@ -452,6 +600,9 @@ public final class Pool implements AutoCloseable {
     /**
      * How long a cancelled running task may take to stop after its thread is interrupted before its
      * worker is killed and replaced. Default: 2 s.
+     *
+     * @param grace not negative
+     * @return this builder
      */
     public Builder cancelGracePeriod(Duration grace) {
       requireNonNull(grace, "cancelGracePeriod");
@@ -469,6 +620,7 @@ public final class Pool implements AutoCloseable {
     /**
      * Starts the workers concurrently and waits until all are ready.
      *
+     * @return the running pool
      * @throws WorkerStartException if a worker cannot start (its JVM failed, it did not connect in time,
      *     or the initializer threw); its cause chain holds the reason. No process is left behind.
      */

@@ -14,6 +14,12 @@ import java.io.Serializable;
  */
 @FunctionalInterface
 public interface Task<I, O> extends Serializable {
-  /** Computes the output for {@code input}; runs in a worker JVM. */
+  /**
+   * Computes the output for {@code input}; runs in a worker JVM.
+   *
+   * @param input the task's argument, as submitted
+   * @return the output, sent back to the parent
+   * @throws Exception any exception: it fails the task's future, re-created in the parent
+   */
   O apply(I input) throws Exception;
 }

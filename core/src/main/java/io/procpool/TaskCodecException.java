@@ -8,6 +8,12 @@ package io.procpool;
 public final class TaskCodecException extends RuntimeException {
   private static final long serialVersionUID = 1L;
 
+  /**
+   * Creates the exception.
+   *
+   * @param message names the task, the value and the offending class
+   * @param cause the codec's own exception
+   */
   public TaskCodecException(String message, Throwable cause) {
     super(message, cause);
   }

@@ -18,9 +18,10 @@ import java.util.Optional;
  * @param stdout what the task printed on System.out
  * @param stderr what the task printed on System.err
  * @param truncated whether a stream was longer than what is kept
+ * @serial exclude
  */
 public record TaskOutput(String stdout, String stderr, boolean truncated) implements Serializable {
-  /** No output. */
+  /** No output: both streams empty. */
   public static final TaskOutput EMPTY = new TaskOutput("", "", false);
 
   /**

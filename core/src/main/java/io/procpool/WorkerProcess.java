@@ -41,6 +41,12 @@ public final class WorkerProcess {
    */
   @FunctionalInterface
   public interface Target<I> extends Serializable {
+    /**
+     * Runs in the child JVM.
+     *
+     * @param argument the argument given to {@link WorkerProcess#start}
+     * @throws Exception any exception: the child prints its stack trace and exits with code 1
+     */
     void run(I argument) throws Exception;
   }
 
@@ -53,6 +59,10 @@ public final class WorkerProcess {
   /**
    * Starts a JVM that runs {@code target.run(argument)}; returns once the JVM process exists.
    *
+   * @param <I> the type of the argument
+   * @param target what to run: a serializable lambda or method reference
+   * @param argument its argument
+   * @return the started process
    * @throws IllegalArgumentException if the target or argument cannot be serialized
    * @throws UncheckedIOException if the JVM cannot be started
    */
@@ -123,21 +133,40 @@ public final class WorkerProcess {
     }
   }
 
-  /** The child's operating-system process id. */
+  /**
+   * The child's operating-system process id.
+   *
+   * @return a process id
+   */
   public long pid() {
     return process.pid();
   }
 
+  /**
+   * Whether the child's process is running.
+   *
+   * @return true until it exits
+   */
   public boolean isAlive() {
     return process.isAlive();
   }
 
-  /** Waits for the child's process to exit. */
+  /**
+   * Waits for the child's process to exit.
+   *
+   * @throws InterruptedException if interrupted while waiting
+   */
   public void join() throws InterruptedException {
     process.waitFor();
   }
 
-  /** Waits up to {@code timeout} for the child to exit; true if it has. */
+  /**
+   * Waits up to {@code timeout} for the child to exit; true if it has.
+   *
+   * @param timeout the longest time to wait
+   * @return true if the child has exited
+   * @throws InterruptedException if interrupted while waiting
+   */
   public boolean join(Duration timeout) throws InterruptedException {
     requireNonNull(timeout, "timeout");
     return process.waitFor(Math.max(0, timeout.toNanos()), TimeUnit.NANOSECONDS);
@@ -146,6 +175,8 @@ public final class WorkerProcess {
   /**
    * Empty while the child runs; then 0 if the target returned, 1 if it threw, n after {@code
    * System.exit(n)}, or 128 + signal (143 after {@link #terminate()}, 137 after {@link #kill()}).
+   *
+   * @return the exit code, or empty while the child runs
    */
   public OptionalInt exitCode() {
     return process.isAlive() ? OptionalInt.empty() : OptionalInt.of(process.exitValue());

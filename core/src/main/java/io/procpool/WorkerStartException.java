@@ -8,6 +8,12 @@ package io.procpool;
 public final class WorkerStartException extends RuntimeException {
   private static final long serialVersionUID = 1L;
 
+  /**
+   * Creates the exception.
+   *
+   * @param message names the worker and what went wrong
+   * @param cause the reason, or null
+   */
   public WorkerStartException(String message, Throwable cause) {
     super(message, cause);
   }

@@ -11,6 +11,11 @@ import io.procpool.internal.worker.WorkerMain;
 public final class WorkerAgent {
   private WorkerAgent() {}
 
+  /**
+   * Runs the worker.
+   *
+   * @param args ignored: everything the worker needs comes on stdin
+   */
   public static void main(String[] args) {
     WorkerMain.main(args);
   }

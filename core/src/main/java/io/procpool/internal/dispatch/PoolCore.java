@@ -693,8 +693,10 @@ public final class PoolCore implements WorkerService.Acceptor {
       consecutiveStartFailures = 0;
       if (state == State.STARTING && allReady()) {
         transition(State.RUNNING);
-        log.log(System.Logger.Level.INFO, "{0}: {1,choice,1#1 worker|1<{1} workers} ready in {2,number,#} ms", name, slots.length,
-            TimeUnit.NANOSECONDS.toMillis(s.readyNanos - startNanos));
+        log.log(
+            System.Logger.Level.INFO,
+            "{0}: {1,choice,1#1 worker|1<{1,number,#} workers} ready in {2,number,#} ms",
+            name, slots.length, TimeUnit.NANOSECONDS.toMillis(s.readyNanos - startNanos));
         after.add(() -> started.set(null));
       }
       pump(after);
