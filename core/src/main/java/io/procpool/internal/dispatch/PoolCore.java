@@ -695,7 +695,7 @@ public final class PoolCore implements WorkerService.Acceptor {
         transition(State.RUNNING);
         log.log(
             System.Logger.Level.INFO,
-            "{0}: {1,choice,1#1 worker|1<{1,number,#} workers} ready in {2,number,#} ms",
+            "{0}: ready, {1,number,#} worker(s) started in {2,number,#} ms",
             name, slots.length, TimeUnit.NANOSECONDS.toMillis(s.readyNanos - startNanos));
         after.add(() -> started.set(null));
       }

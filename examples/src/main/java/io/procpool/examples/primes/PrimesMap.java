@@ -1,6 +1,8 @@
 package io.procpool.examples.primes;
 
+import io.procpool.ConsoleProgress;
 import io.procpool.Pool;
+import io.procpool.ProgressListener;
 import java.io.PrintStream;
 import java.io.Serializable;
 import java.util.ArrayList;
@@ -29,13 +31,29 @@ public final class PrimesMap {
   public static void main(String[] args) throws InterruptedException, ExecutionException {
     int limit = args.length > 0 ? Integer.parseInt(args[0]) : 10_000_000;
     int ranges = args.length > 1 ? Integer.parseInt(args[1]) : 64;
-    run(Runtime.getRuntime().availableProcessors(), limit, ranges, System.out);
+    // The progress line goes to stderr, redrawn in place on a terminal; the results go to stdout.
+    run(
+        Runtime.getRuntime().availableProcessors(),
+        limit,
+        ranges,
+        System.out,
+        ConsoleProgress.toStderr().withLabel("primes"));
   }
 
   /**
-   * Runs the example on {@code workers} worker JVMs, printing to {@code out}; returns the count.
+   * Runs the example on {@code workers} worker JVMs, printing results and plain progress lines to {@code
+   * out}; returns the count.
    */
   public static long run(int workers, long limit, int ranges, PrintStream out)
+      throws InterruptedException, ExecutionException {
+    return run(workers, limit, ranges, out, ConsoleProgress.to(out, false).withLabel("primes"));
+  }
+
+  /**
+   * Runs the example on {@code workers} worker JVMs, printing results to {@code out} and progress to
+   * {@code progress}; returns the count.
+   */
+  public static long run(int workers, long limit, int ranges, PrintStream out, ProgressListener progress)
       throws InterruptedException, ExecutionException {
     List<Range> inputs = split(limit, ranges);
 
@@ -45,7 +63,7 @@ public final class PrimesMap {
     List<Count> counts;
     try (Pool pool = Pool.builder().workers(workers).build()) {
       workersUp = System.nanoTime();
-      counts = pool.map(PrimesMap::count, inputs);
+      counts = pool.map(PrimesMap::count, inputs, progress);
       mapped = System.nanoTime();
     }
     long end = System.nanoTime();
