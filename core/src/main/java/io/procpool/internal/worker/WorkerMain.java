@@ -70,7 +70,7 @@ public final class WorkerMain {
             ClassLoader.getSystemClassLoader(),
             System::exit);
     // A task that calls System.exit: send what is already computed before the JVM goes.
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> runtime.drainAndClose(1_000), "procpool-exit"));
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> runtime.drainAndClose(1_000), bootstrap.getPoolName() + "-w" + bootstrap.getWorkerIndex() + "-exit"));
     runtime.start();
     ScheduledExecutorService heartbeats =
         Executors.newSingleThreadScheduledExecutor(
