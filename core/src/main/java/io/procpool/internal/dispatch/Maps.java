@@ -107,6 +107,7 @@ public final class Maps {
       }
       Packed packed = ValueCodec.pack(raw);
       if (packed != null && packed.getSerializedSize() <= MAX_CHUNK_BYTES) {
+        fed += raw.size();
         return core.enqueueEncoded(fn, List.of(), packed, false, true);
       }
       List<Value> chunk = new ArrayList<>(raw.size());
