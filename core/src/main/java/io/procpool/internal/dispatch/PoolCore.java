@@ -184,7 +184,7 @@ public final class PoolCore implements WorkerService.Acceptor {
         config.launcher() != null
             ? config.launcher()
             : new JvmLauncher(
-                ClassDataSharing.apply(config.command(), dir), dir, config.output(), config.name());
+                ClassDataSharing.apply(config.command(), dir, name), dir, config.output(), config.name());
     this.capture = Capture.enabled(config.output(), launcher.inProcess());
     this.timer =
         Executors.newSingleThreadScheduledExecutor(

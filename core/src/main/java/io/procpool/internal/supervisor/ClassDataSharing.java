@@ -63,7 +63,7 @@ public final class ClassDataSharing {
    * Returns {@code command} changed to use an archive (building it first if needed), or {@code command}
    * itself when no archive can be had.
    */
-  public static JvmCommand apply(JvmCommand command, Path scratch) {
+  public static JvmCommand apply(JvmCommand command, Path scratch, String pool) {
     if (!Boolean.parseBoolean(System.getProperty("procpool.cds", "true"))) {
       return command;
     }
@@ -80,7 +80,7 @@ public final class ClassDataSharing {
       if (Files.exists(failed)) {
         return command;
       }
-      if (!Files.exists(archive) && !train(command, prefix, archive, failed, scratch)) {
+      if (!Files.exists(archive) && !train(command, prefix, archive, failed, scratch, pool)) {
         return command;
       }
       List<String> options = new ArrayList<>();
@@ -97,7 +97,7 @@ public final class ClassDataSharing {
           command.environment(),
           command.workingDirectory());
     } catch (IOException | RuntimeException e) {
-      LOG.log(System.Logger.Level.DEBUG, "No class-data-sharing archive for workers: {0}", e.toString());
+      LOG.log(System.Logger.Level.DEBUG, "{0}: no class-data-sharing archive for workers: {1}", pool, e.toString());
       return command;
     }
   }
@@ -161,7 +161,8 @@ public final class ClassDataSharing {
   }
 
   /** Runs the two training steps; returns whether the archive now exists. */
-  private static boolean train(JvmCommand command, String prefix, Path archive, Path failed, Path scratch) {
+  private static boolean train(
+      JvmCommand command, String prefix, Path archive, Path failed, Path scratch, String pool) {
     long start = System.nanoTime();
     Path list = scratch.resolve("cds-classes.lst");
     Path tmp = archive.resolveSibling(archive.getFileName() + "." + ProcessHandle.current().pid() + ".tmp");
@@ -193,7 +194,8 @@ public final class ClassDataSharing {
           pruneCache(archive.getParent(), archive);
           LOG.log(
               System.Logger.Level.INFO,
-              "Built a class-data-sharing archive for worker JVMs in {0} ms: {1}",
+              "{0}: built a class-data-sharing archive for worker JVMs in {1} ms: {2}",
+              pool,
               TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start),
               archive);
           return true;
@@ -215,7 +217,7 @@ public final class ClassDataSharing {
         // Scratch files; the pool's directory is deleted anyway.
       }
     }
-    LOG.log(System.Logger.Level.DEBUG, "No class-data-sharing archive for workers: {0}", reason);
+    LOG.log(System.Logger.Level.DEBUG, "{0}: no class-data-sharing archive for workers: {1}", pool, reason);
     try {
       Files.writeString(failed, reason + "\n");
     } catch (IOException e) {

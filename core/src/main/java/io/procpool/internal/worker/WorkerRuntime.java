@@ -93,6 +93,7 @@ public final class WorkerRuntime {
   private long pendingSince;
 
   private volatile long runningTaskId;
+  private volatile boolean closing;
   private volatile long tasksCompleted;
   private volatile Thread taskThread;
 
@@ -149,6 +150,8 @@ public final class WorkerRuntime {
    * runs this from a shutdown hook).
    */
   public void drainAndClose(long timeoutMillis) {
+    // The parent answers our half-close by closing its side: that is the end we asked for, not its death.
+    closing = true;
     synchronized (sendLock) {
       if (toParent == null) {
         return;
@@ -222,6 +225,9 @@ public final class WorkerRuntime {
     @Override
     public void onError(Throwable t) {
       parentClosed.countDown();
+      if (closing) {
+        return;
+      }
       // The parent refused us (wrong secret or protocol version) or went away. Either way this worker
       // has nothing left to do; the parent's view of it is settled by our process exit.
       if (!exiting.get()) {
@@ -241,7 +247,7 @@ public final class WorkerRuntime {
     @Override
     public void onCompleted() {
       parentClosed.countDown();
-      if (!exiting.get()) {
+      if (!exiting.get() && !closing) {
         leave(EXIT_PARENT_GONE);
       }
     }
