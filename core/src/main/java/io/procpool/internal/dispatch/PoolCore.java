@@ -772,7 +772,7 @@ public final class PoolCore implements WorkerService.Acceptor {
           retriedTasks++;
           log.log(
               System.Logger.Level.INFO,
-              "{0}: worker {1} (pid {2,number,#}) exited with code {3} while running {4}; retrying it (attempt {5} of {6})",
+              "{0}: worker {1} (pid {2,number,#}) exited with code {3} while running {4}; retrying it (attempt {5,number,#} of {6,number,#})",
               name, s.index, s.pid(), s.exitCode, r, r.deaths.size() + 1, config.maxRetries() + 1);
           requeue.add(r);
         } else {

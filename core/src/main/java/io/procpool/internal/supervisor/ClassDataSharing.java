@@ -194,7 +194,7 @@ public final class ClassDataSharing {
           pruneCache(archive.getParent(), archive);
           LOG.log(
               System.Logger.Level.INFO,
-              "{0}: built a class-data-sharing archive for worker JVMs in {1} ms: {2}",
+              "{0}: built a class-data-sharing archive for worker JVMs in {1,number,#} ms: {2}",
               pool,
               TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start),
               archive);
