@@ -1,16 +1,12 @@
 package io.procpool.internal.worker;
 
-import io.grpc.ManagedChannel;
-import io.procpool.internal.codec.ValueCodec;
 import io.procpool.internal.dispatch.PoolConfig;
 import io.procpool.internal.dispatch.PoolCore;
 import io.procpool.internal.supervisor.LaunchedWorker;
 import io.procpool.internal.supervisor.WorkerLauncher;
 import io.procpool.proto.v1.Bootstrap;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -49,49 +45,9 @@ public final class Training {
   static final class InJvmLauncher implements WorkerLauncher {
     @Override
     public LaunchedWorker launch(Bootstrap bootstrap) throws java.io.IOException {
-      ManagedChannel channel = WorkerMain.channel(bootstrap.getTarget());
-      CompletableFuture<Integer> exit = new CompletableFuture<>();
-      WorkerRuntime runtime =
-          new WorkerRuntime(
-              bootstrap,
-              channel,
-              StatusFile.open(Path.of(bootstrap.getStatusFile())),
-              new ValueCodec(ValueCodec.createFilter(bootstrap.getSerialFilter().getPattern())),
-              () -> ProcessHandle.current().pid(),
-              ClassLoader.getSystemClassLoader(),
-              code -> {
-                channel.shutdownNow();
-                exit.complete(code);
-              });
-      runtime.start();
-      runtime.heartbeat(WorkerMain.figures());
-      return new LaunchedWorker() {
-        @Override
-        public long pid() {
-          return ProcessHandle.current().pid();
-        }
-
-        @Override
-        public CompletableFuture<Integer> onExit() {
-          return exit;
-        }
-
-        @Override
-        public boolean isAlive() {
-          return !exit.isDone();
-        }
-
-        @Override
-        public void kill() {
-          channel.shutdownNow();
-          exit.complete(137);
-        }
-
-        @Override
-        public void terminate() {
-          kill();
-        }
-      };
+      InJvmWorker w =
+          InJvmWorker.start(bootstrap, WorkerMain.channel(bootstrap.getTarget()), ClassLoader.getSystemClassLoader());
+      return w;
     }
   }
 }

@@ -1,0 +1,85 @@
+package io.procpool.internal.worker;
+
+import io.grpc.ManagedChannel;
+import io.procpool.internal.codec.ValueCodec;
+import io.procpool.internal.supervisor.LaunchedWorker;
+import io.procpool.proto.v1.Bootstrap;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * A worker that runs as threads of this JVM over a given channel: the class-data-sharing training run
+ * uses it over loopback TCP, tests over gRPC's in-process transport. "Killing" it closes its channel and
+ * reports 137, as SIGKILL would.
+ */
+public final class InJvmWorker implements LaunchedWorker {
+  private final ManagedChannel channel;
+  private final CompletableFuture<Integer> exit = new CompletableFuture<>();
+  private final AtomicBoolean exiting = new AtomicBoolean();
+
+  private InJvmWorker(ManagedChannel channel) {
+    this.channel = channel;
+  }
+
+  /** Starts a worker runtime for {@code bootstrap} on {@code channel}. */
+  public static InJvmWorker start(Bootstrap bootstrap, ManagedChannel channel, ClassLoader loader)
+      throws IOException {
+    InJvmWorker w = new InJvmWorker(channel);
+    new WorkerRuntime(
+            bootstrap,
+            channel,
+            StatusFile.open(Path.of(bootstrap.getStatusFile())),
+            new ValueCodec(
+                ValueCodec.createFilter(bootstrap.getSerialFilter().getPattern()),
+                bootstrap.getBlobDir().isEmpty() ? null : Path.of(bootstrap.getBlobDir())),
+            () -> ProcessHandle.current().pid(),
+            loader,
+            w::exit)
+        .start();
+    return w;
+  }
+
+  /**
+   * The first exit wins (a kill's 137, not the 70 the runtime then reports as its stream breaks), and it
+   * is reported on another thread, as a process reaper would: with direct executors a replacement would
+   * otherwise start inside the dying channel's own call stack.
+   */
+  void exit(int code) {
+    if (exiting.compareAndSet(false, true)) {
+      ForkJoinPool.commonPool()
+          .execute(
+              () -> {
+                channel.shutdownNow();
+                exit.complete(code);
+              });
+    }
+  }
+
+  @Override
+  public long pid() {
+    return ProcessHandle.current().pid();
+  }
+
+  @Override
+  public CompletableFuture<Integer> onExit() {
+    return exit;
+  }
+
+  @Override
+  public boolean isAlive() {
+    return !exit.isDone();
+  }
+
+  @Override
+  public void kill() {
+    exit(137);
+  }
+
+  @Override
+  public void terminate() {
+    exit(143);
+  }
+}
