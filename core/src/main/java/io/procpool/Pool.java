@@ -41,8 +41,12 @@ import java.util.stream.Stream;
  *   <li>A worker that dies while running a task fails that task with {@link WorkerCrashedException}
  *       (unless {@code maxRetries} allows a re-run); tasks it had been sent but not started run
  *       elsewhere. The worker is replaced and every other task goes on.
- *   <li>Futures are completed on the pool's transport threads. Listeners added with a direct executor
- *       run there too, so keep them short.
+ *   <li>Futures are completed on the pool's executor threads (named {@code <pool>-exec-N}, made as
+ *       needed), never on a thread that dispatches tasks, reads worker messages or watches workers, so
+ *       a listener added with a direct executor may block, or even call {@link #close()}, without
+ *       stalling the pool. Two exceptions run in the caller's thread: a task whose function or input
+ *       cannot be encoded fails its future inside {@code submit}, and {@link #shutdownNow()} cancels the
+ *       unfinished futures before it returns (so {@code isCancelled()} is true at once).
  *   <li>If this JVM dies, even by SIGKILL, every worker exits by itself within a few seconds.
  * </ul>
  *
@@ -290,12 +294,15 @@ public final class Pool implements AutoCloseable {
   }
 
   /**
-   * Waits up to {@code timeout} for every worker to exit; true once all have (false before shutdown).
+   * Waits up to {@code timeout} for the pool to terminate: every worker's process has exited and every
+   * future is done. Before any shutdown it waits the whole time and returns false, as {@code
+   * ExecutorService} does. A timeout too long for a {@code long} of nanoseconds waits for ever.
    *
    * @param timeout the longest time to wait
-   * @return true if every worker has exited
+   * @return true if the pool terminated, false if the time ran out first
+   * @throws InterruptedException if interrupted while waiting
    */
-  public boolean awaitTermination(Duration timeout) {
+  public boolean awaitTermination(Duration timeout) throws InterruptedException {
     requireNonNull(timeout, "timeout");
     return core.awaitTermination(timeout);
   }
@@ -318,7 +325,13 @@ public final class Pool implements AutoCloseable {
     return core.isTerminated();
   }
 
-  /** {@link #shutdown()}, then waits for every worker to exit. */
+  /**
+   * {@link #shutdown()}, then waits until the pool has terminated. If interrupted while waiting, it
+   * calls {@link #shutdownNow()} and goes on waiting (for the kills to land), then returns with the
+   * interrupt status set, as JDK 19's {@code ExecutorService.close()} does. It may be called from any
+   * thread, a future's listener included: futures complete on the pool's executor threads, which a
+   * waiting listener does not stop.
+   */
   @Override
   public void close() {
     shutdown();
@@ -328,7 +341,10 @@ public final class Pool implements AutoCloseable {
         join();
         break;
       } catch (InterruptedException e) {
-        interrupted = true;
+        if (!interrupted) {
+          interrupted = true;
+          shutdownNow();
+        }
       }
     }
     if (interrupted) {

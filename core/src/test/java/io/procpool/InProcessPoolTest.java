@@ -83,7 +83,7 @@ class InProcessPoolTest {
   }
 
   @Test
-  void submit_afterShutdown_throwsRejected() {
+  void submit_afterShutdown_throwsRejected() throws Exception {
     Pool pool = pool(new ThreadLauncher(), 1);
     pool.shutdown();
     RejectedExecutionException e =

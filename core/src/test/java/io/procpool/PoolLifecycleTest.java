@@ -73,7 +73,7 @@ class PoolLifecycleTest {
   }
 
   @Test
-  void join_beforeShutdown_throwsIllegalState() {
+  void join_beforeShutdown_throwsIllegalState() throws Exception {
     try (Pool pool = Pool.builder().workers(1).build()) {
       IllegalStateException e = assertThrows(IllegalStateException.class, pool::join);
       assertEquals("Pool[RUNNING] cannot be joined before shutdown() or shutdownNow()", e.getMessage());

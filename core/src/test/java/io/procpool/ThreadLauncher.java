@@ -13,7 +13,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * A launcher that runs each worker as threads of this JVM over gRPC's in-process transport: the whole
  * dispatch, codec and transport path without starting a process.
  */
-final class ThreadLauncher implements WorkerLauncher {
+class ThreadLauncher implements WorkerLauncher {
   final List<LaunchedWorker> launched = new CopyOnWriteArrayList<>();
 
   @Override
@@ -23,6 +23,11 @@ final class ThreadLauncher implements WorkerLauncher {
 
   @Override
   public LaunchedWorker launch(Bootstrap bootstrap) throws IOException {
+    return launchPlain(bootstrap);
+  }
+
+  /** Starts the worker threads; subclasses that change {@link #launch} call it. */
+  final LaunchedWorker launchPlain(Bootstrap bootstrap) throws IOException {
     String name = bootstrap.getTarget().substring("inprocess:".length());
     InJvmWorker w =
         InJvmWorker.start(

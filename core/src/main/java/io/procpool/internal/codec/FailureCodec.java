@@ -50,9 +50,10 @@ public final class FailureCodec {
     if (serialize) {
       try {
         b.setSerialized(ValueCodec.serialize(t));
-      } catch (ValueCodec.CodecException | RuntimeException | LinkageError e) {
-        // Not serializable (a field of the exception, or its cause, is not): the parent falls back to
-        // a RemoteTaskException built from the fields above.
+      } catch (Throwable e) {
+        // Not serializable (a field of the exception, or its cause, is not), or serializing it failed
+        // otherwise (a StackOverflowError from a deep object graph): the parent falls back to a
+        // RemoteTaskException built from the fields above.
       }
     }
     Throwable cause = t.getCause();
@@ -65,7 +66,7 @@ public final class FailureCodec {
   private static String safeMessage(Throwable t) {
     try {
       return t.getMessage();
-    } catch (RuntimeException e) {
+    } catch (Throwable e) {
       return "(getMessage() threw " + e.getClass().getName() + ")";
     }
   }
@@ -81,8 +82,9 @@ public final class FailureCodec {
         if (o instanceof Throwable t) {
           return t;
         }
-      } catch (ValueCodec.CodecException | RuntimeException | LinkageError e) {
-        // Fall through to the portable form.
+      } catch (Throwable e) {
+        // Fall through to the portable form (whatever went wrong: a StackOverflowError from a deep
+        // graph, an initializer that threw).
       }
     }
     Throwable cause = failure.hasCause() ? decode(failure.getCause(), codec, loader) : null;

@@ -45,6 +45,20 @@ public final class Capture {
         .build();
   }
 
+  /** Deletes worker {@code workerId}'s capture files, once nothing more will be read from them. */
+  static void deleteFiles(boolean capture, Path dir, long workerId) {
+    if (!capture) {
+      return;
+    }
+    for (Path p : new Path[] {stdoutFile(dir, workerId), stderrFile(dir, workerId)}) {
+      try {
+        java.nio.file.Files.deleteIfExists(p);
+      } catch (java.io.IOException e) {
+        // Removed with the pool's directory at the latest.
+      }
+    }
+  }
+
   /** Whether a pool with this output mode and launcher captures task output. */
   static boolean enabled(JvmLauncher.OutputMode mode, boolean inProcess) {
     // Workers that are threads of this JVM would capture this JVM's System.out: never.

@@ -9,6 +9,8 @@ import com.google.common.util.concurrent.Uninterruptibles;
 import com.google.errorprone.annotations.concurrent.GuardedBy;
 import io.procpool.ProgressListener;
 import io.procpool.Task;
+import io.procpool.internal.codec.Payload;
+import io.procpool.internal.codec.TaskEncoder;
 import io.procpool.internal.codec.ValueCodec;
 import io.procpool.proto.v1.Packed;
 import io.procpool.proto.v1.Value;
@@ -54,7 +56,7 @@ public final class Maps {
   /** Cuts inputs into adaptively sized chunks and queues them as tasks. Not thread-safe. */
   static final class Feeder<I> {
     private final PoolCore core;
-    private final Task<I, ?> fn;
+    private final TaskEncoder.Function fn;
     private final Iterator<? extends I> source;
     // A LinkedList, not an ArrayDeque: inputs may be null.
     private final java.util.LinkedList<Object> carry = new java.util.LinkedList<>();
@@ -62,7 +64,7 @@ public final class Maps {
     final int maxOutstanding;
     private long fed;
 
-    Feeder(PoolCore core, Task<I, ?> fn, Iterator<? extends I> source, int knownSize) {
+    Feeder(PoolCore core, TaskEncoder.Function fn, Iterator<? extends I> source, int knownSize) {
       this.core = core;
       this.fn = fn;
       this.source = source;
@@ -108,7 +110,7 @@ public final class Maps {
       Packed packed = ValueCodec.pack(raw);
       if (packed != null && packed.getSerializedSize() <= MAX_CHUNK_BYTES) {
         fed += raw.size();
-        return core.enqueueEncoded(fn, List.of(), packed, false, true);
+        return core.enqueue(fn, new Payload.PackedScalars(packed), false, true);
       }
       List<Value> chunk = new ArrayList<>(raw.size());
       long bytes = 0;
@@ -119,12 +121,12 @@ public final class Maps {
           }
           break;
         }
-        Value v = core.encodeInput(fn, raw.get(i));
+        Value v = core.encoder().input(fn, raw.get(i));
         chunk.add(v);
         bytes += v.getSerializedSize();
       }
       fed += chunk.size();
-      return core.enqueueEncoded(fn, chunk, false, true);
+      return core.enqueue(fn, new Payload.Separate(chunk), false, true);
     }
   }
 
@@ -139,10 +141,10 @@ public final class Maps {
   /** As above, reporting to {@code listener} (may be null) as chunks complete. */
   public static <I, O> ListenableFuture<List<O>> mapAsync(
       PoolCore core, Task<I, O> fn, List<I> inputs, ProgressListener listener) {
-    core.encodeFunction(fn, "task");
+    TaskEncoder.Function f = core.encoder().function(fn, "task");
     ProgressTracker progress = ProgressTracker.create(listener, inputs.size(), core.name());
     MapFuture<I, O> result =
-        new MapFuture<>(new Feeder<>(core, fn, inputs.iterator(), inputs.size()), core, progress);
+        new MapFuture<>(new Feeder<I>(core, f, inputs.iterator(), inputs.size()), core, progress);
     core.openMap();
     if (progress != null) {
       progress.start();
@@ -295,11 +297,11 @@ public final class Maps {
   /** As above, reporting to {@code listener} (may be null) as chunks complete. */
   public static <I, O> Stream<O> imap(
       PoolCore core, Task<I, O> fn, Iterable<I> inputs, boolean ordered, ProgressListener listener) {
-    core.encodeFunction(fn, "task");
+    TaskEncoder.Function f = core.encoder().function(fn, "task");
     long total = inputs instanceof Collection<?> c ? c.size() : -1;
     ProgressTracker progress = ProgressTracker.create(listener, total, core.name());
     LazyIterator<I, O> it =
-        new LazyIterator<>(new Feeder<>(core, fn, inputs.iterator(), -1), ordered, progress);
+        new LazyIterator<>(new Feeder<I>(core, f, inputs.iterator(), -1), ordered, progress);
     if (progress != null) {
       progress.start();
     }

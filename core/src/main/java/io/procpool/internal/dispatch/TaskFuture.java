@@ -4,8 +4,9 @@ import com.google.common.util.concurrent.AbstractFuture;
 import java.util.List;
 
 /**
- * The future of one task (a submit, or one chunk of a map). Cancelling it tells the pool, which drops the
- * task if it is queued and, when {@code mayInterruptIfRunning}, stops it on its worker.
+ * The future of one task (a submit, or one chunk of a map). Its completion tells the pool (which
+ * terminates only once every future is done); cancelling it drops the task if it is queued and, when
+ * {@code mayInterruptIfRunning}, stops it on its worker.
  *
  * @param <T> the value: the single output of a submit, or the list of outputs of a chunk
  */
@@ -62,8 +63,8 @@ final class TaskFuture<T> extends AbstractFuture<T> {
   protected void afterDone() {
     PoolCore c = core;
     TaskRecord r = record;
-    if (isCancelled() && c != null && r != null) {
-      c.onCancelled(r, wasInterrupted());
+    if (c != null && r != null) {
+      c.onFutureDone(r, isCancelled(), wasInterrupted());
     }
   }
 

@@ -22,7 +22,10 @@ import java.nio.file.StandardOpenOption;
  * clock for task timeouts.
  *
  * <p>Layout (native byte order): long at 0: id of the running task, 0 when none; long at 8: its start,
- * in {@code System.nanoTime()}; long at 16: a sequence number, odd while an update is in progress.
+ * in {@code System.nanoTime()}; long at 16: a sequence number, odd while an update is in progress; long
+ * at 24: how many tasks this worker has begun. The worker runs tasks in the order they were sent, so the
+ * parent knows from that count which of the tasks it sent were begun: a task that finished but whose
+ * result had not left when the worker died was begun, and is not silently run again as if it never was.
  */
 public final class StatusFile implements AutoCloseable {
   private static final int SIZE = 64;
@@ -30,7 +33,7 @@ public final class StatusFile implements AutoCloseable {
       MethodHandles.byteBufferViewVarHandle(long[].class, ByteOrder.nativeOrder());
 
   /** What the worker last wrote. */
-  public record Snapshot(long taskId, long startNanos) {}
+  public record Snapshot(long taskId, long startNanos, long begun) {}
 
   private final Path path;
   private final FileChannel channel;
@@ -80,6 +83,7 @@ public final class StatusFile implements AutoCloseable {
     LONGS.setRelease(buffer, 16, seq + 1);
     LONGS.setRelease(buffer, 8, startNanos);
     LONGS.setRelease(buffer, 0, taskId);
+    LONGS.setRelease(buffer, 24, (long) LONGS.getOpaque(buffer, 24) + 1);
     LONGS.setRelease(buffer, 16, seq + 2);
   }
 
@@ -100,15 +104,20 @@ public final class StatusFile implements AutoCloseable {
       long s1 = (long) LONGS.getAcquire(buffer, 16);
       long id = (long) LONGS.getAcquire(buffer, 0);
       long start = (long) LONGS.getAcquire(buffer, 8);
+      long begun = (long) LONGS.getAcquire(buffer, 24);
       long s2 = (long) LONGS.getAcquire(buffer, 16);
       if ((s1 == s2 && (s1 & 1) == 0) || i >= 1000) {
-        return new Snapshot(id, start);
+        return new Snapshot(id, start, begun);
       }
       Thread.onSpinWait();
     }
   }
 
-  /** Unmaps nothing (the JDK unmaps on collection) but closes the channel and deletes the file. */
+  /**
+   * Closes the channel, unmaps the file and deletes it. The caller makes sure nothing reads this object
+   * afterwards (a read of an unmapped buffer would crash the JVM): the pool drops its reference, under its
+   * lock, before closing.
+   */
   @Override
   public void close() {
     try {
@@ -116,10 +125,28 @@ public final class StatusFile implements AutoCloseable {
     } catch (IOException e) {
       // Nothing to do: the file is deleted with the pool's directory anyway.
     }
+    unmap(buffer);
     try {
       Files.deleteIfExists(path);
     } catch (IOException e) {
       // Same.
+    }
+  }
+
+  /**
+   * Releases the mapping now rather than when the buffer is collected, which may be never in a long-lived
+   * parent that replaces thousands of workers. Best effort: without jdk.unsupported the mapping is left to
+   * the collector.
+   */
+  private static void unmap(MappedByteBuffer buffer) {
+    try {
+      Class<?> unsafeClass = Class.forName("sun.misc.Unsafe");
+      java.lang.reflect.Field f = unsafeClass.getDeclaredField("theUnsafe");
+      f.setAccessible(true);
+      Object unsafe = f.get(null);
+      unsafeClass.getMethod("invokeCleaner", java.nio.ByteBuffer.class).invoke(unsafe, buffer);
+    } catch (ReflectiveOperationException | RuntimeException e) {
+      // Left to the garbage collector.
     }
   }
 }

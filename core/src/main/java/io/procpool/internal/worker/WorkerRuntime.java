@@ -4,6 +4,7 @@ import io.grpc.ManagedChannel;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
 import io.procpool.Task;
+import io.procpool.TaskCodecException;
 import io.procpool.internal.codec.FailureCodec;
 import io.procpool.internal.codec.ValueCodec;
 import io.procpool.proto.v1.Bootstrap;
@@ -348,6 +349,13 @@ public final class WorkerRuntime {
     }
     try {
       runSteps(request, result);
+    } catch (Throwable t) {
+      // Whatever escaped the steps (an Error while encoding a failure, say) fails this task alone. Were
+      // it to kill the task thread, the parent would see a worker that died idle and send the task to the
+      // next worker, which would die the same way, for ever.
+      result.clearOutputs().clearPackedOutputs().setFailure(codecFailure(Failure.Stage.ENCODE_RESULT,
+          "Cannot send result of task " + request.getDescription() + " from worker "
+              + bootstrap.getWorkerIndex(), t));
     } finally {
       capture.end(result);
       runningTaskId = 0;
@@ -358,79 +366,119 @@ public final class WorkerRuntime {
     return result.setRunNanos(System.nanoTime() - start).build();
   }
 
+  /**
+   * A codec failure of one task, as a {@link TaskCodecException}. Never throws: if even describing
+   * {@code t} fails (a {@code StackOverflowError} has a deep trace; an {@code OutOfMemoryError} leaves
+   * little room), the failure says so without the details.
+   */
+  private static Failure codecFailure(Failure.Stage stage, String what, Throwable t) {
+    try {
+      return FailureCodec.encode(stage, new TaskCodecException(what + ": " + describe(t), t));
+    } catch (Throwable again) {
+      return Failure.newBuilder()
+          .setStage(stage)
+          .setClassName(TaskCodecException.class.getName())
+          .setMessage(what + ": " + t.getClass().getName())
+          .build();
+    }
+  }
+
+  private static String describe(Throwable t) {
+    if (t instanceof ValueCodec.CodecException) {
+      return t.getMessage();
+    }
+    String m;
+    try {
+      m = t.getMessage();
+    } catch (RuntimeException e) {
+      m = null;
+    }
+    return m == null ? t.getClass().getName() : t.getClass().getName() + ": " + m;
+  }
+
   /** Steps 2 and 3 of {@link #run}: fills {@code result} with outputs, a failure or a cancellation. */
   private TaskResult.Builder runSteps(TaskRequest request, TaskResult.Builder result) {
     long id = request.getTaskId();
-    {
-      if (cancelled.remove(id)) {
-        return result.setCancelled(true);
-      }
-      // Step 2: decode the function.
-      Task<Object, Object> function;
-      try {
-        function = function(request);
-      } catch (ValueCodec.CodecException | RuntimeException | LinkageError e) {
-        return result
-            .setFailure(
-                FailureCodec.encode(
-                    Failure.Stage.DECODE_TASK,
-                    new IllegalStateException(
-                        "Cannot decode task " + request.getDescription() + " in worker "
-                            + bootstrap.getWorkerIndex() + ": " + e.getMessage(),
-                        e)));
-      }
-      // Step 3: each input in order: decode, apply; stop at the first failure. Then encode the outputs,
-      // packed when they are small scalars of one type.
-      List<Object> packedIn =
-          request.hasPackedInputs() ? ValueCodec.unpack(request.getPackedInputs()) : null;
-      int n = packedIn != null ? packedIn.size() : request.getInputsCount();
-      List<Object> outs = new ArrayList<>(n);
-      for (int i = 0; i < n; i++) {
-        Object in;
-        if (packedIn != null) {
-          in = packedIn.get(i);
-        } else {
-          try {
-            in = codec.decode(request.getInputs(i), loader);
-          } catch (ValueCodec.CodecException | RuntimeException | LinkageError e) {
-            encodeOutputs(request, result, outs);
-            return result.setFailure(
-                FailureCodec.encode(
-                    Failure.Stage.DECODE_TASK,
-                    new IllegalStateException(
-                        "Cannot decode input of task " + request.getDescription()
-                            + " in worker " + bootstrap.getWorkerIndex() + ": " + e.getMessage(),
-                        e)));
-          }
-        }
-        Object out;
-        try {
-          out = function.apply(in);
-        } catch (Throwable t) {
-          if (cancelled.remove(id)) {
-            return result.setCancelled(true);
-          }
-          encodeOutputs(request, result, outs);
-          return result.setFailure(FailureCodec.encode(Failure.Stage.RUN, t));
-        } finally {
-          tasksCompleted++;
-        }
-        outs.add(out);
-      }
-      if (cancelled.remove(id)) {
-        return result.setCancelled(true);
-      }
-      Failure encodeFailure = encodeOutputs(request, result, outs);
-      return encodeFailure == null ? result : result.setFailure(encodeFailure);
+    if (cancelled.remove(id)) {
+      return result.setCancelled(true);
     }
+    // Step 2: decode the function.
+    Task<Object, Object> function;
+    try {
+      function = function(request);
+    } catch (Throwable e) {
+      return result.setFailure(
+          codecFailure(
+              Failure.Stage.DECODE_TASK,
+              "Cannot decode task " + request.getDescription() + " in worker " + bootstrap.getWorkerIndex(),
+              e));
+    }
+    // Step 3: each input in order: decode, apply; stop at the first failure. Then encode the outputs,
+    // packed when they are small scalars of one type.
+    List<Object> packedIn;
+    try {
+      packedIn = request.hasPackedInputs() ? ValueCodec.unpack(request.getPackedInputs()) : null;
+    } catch (Throwable e) {
+      return result.setFailure(
+          codecFailure(
+              Failure.Stage.DECODE_TASK,
+              "Cannot decode inputs of task " + request.getDescription() + " in worker "
+                  + bootstrap.getWorkerIndex(),
+              e));
+    }
+    int n = packedIn != null ? packedIn.size() : request.getInputsCount();
+    List<Object> outs = new ArrayList<>(n);
+    for (int i = 0; i < n; i++) {
+      Object in;
+      if (packedIn != null) {
+        in = packedIn.get(i);
+      } else {
+        try {
+          in = codec.decode(request.getInputs(i), loader);
+        } catch (Throwable e) {
+          encodeOutputs(request, result, outs);
+          return result.setFailure(
+              codecFailure(
+                  Failure.Stage.DECODE_TASK,
+                  "Cannot decode input of task " + request.getDescription() + " in worker "
+                      + bootstrap.getWorkerIndex(),
+                  e));
+        }
+      }
+      Object out;
+      try {
+        out = function.apply(in);
+      } catch (Throwable t) {
+        if (cancelled.remove(id)) {
+          return result.setCancelled(true);
+        }
+        encodeOutputs(request, result, outs);
+        return result.setFailure(FailureCodec.encode(Failure.Stage.RUN, t));
+      } finally {
+        tasksCompleted++;
+      }
+      outs.add(out);
+    }
+    if (cancelled.remove(id)) {
+      return result.setCancelled(true);
+    }
+    Failure encodeFailure = encodeOutputs(request, result, outs);
+    return encodeFailure == null ? result : result.setFailure(encodeFailure);
   }
 
   /**
    * Puts {@code outs} into {@code result}, packed if possible. If one cannot be encoded, the outputs
-   * before it are kept and the failure is returned.
+   * before it are kept and the failure is returned. Any {@code Throwable} counts: a {@code
+   * StackOverflowError} from serializing a deep linked structure, an {@code OutOfMemoryError} from a huge
+   * one.
    */
   private Failure encodeOutputs(TaskRequest request, TaskResult.Builder result, List<Object> outs) {
-    Packed packed = ValueCodec.pack(outs);
+    Packed packed;
+    try {
+      packed = ValueCodec.pack(outs);
+    } catch (Throwable t) {
+      packed = null;
+    }
     if (packed != null) {
       result.setPackedOutputs(packed);
       return null;
@@ -438,11 +486,9 @@ public final class WorkerRuntime {
     for (Object out : outs) {
       try {
         result.addOutputs(codec.encode(out));
-      } catch (ValueCodec.CodecException | RuntimeException e) {
-        return FailureCodec.encode(
-            Failure.Stage.ENCODE_RESULT,
-            new IllegalStateException(
-                "Cannot send result of task " + request.getDescription() + ": " + e.getMessage(), e));
+      } catch (Throwable e) {
+        return codecFailure(
+            Failure.Stage.ENCODE_RESULT, "Cannot send result of task " + request.getDescription(), e);
       }
     }
     return null;

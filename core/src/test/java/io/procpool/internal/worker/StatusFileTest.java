@@ -15,11 +15,14 @@ class StatusFileTest {
   void beginAndEnd_seenThroughAnotherMapping() throws Exception {
     Path p = tmp.resolve("w.status");
     try (StatusFile parent = StatusFile.create(p); StatusFile worker = StatusFile.open(p)) {
-      assertEquals(new StatusFile.Snapshot(0, 0), parent.read());
+      assertEquals(new StatusFile.Snapshot(0, 0, 0), parent.read());
       worker.begin(42, 1234);
-      assertEquals(new StatusFile.Snapshot(42, 1234), parent.read());
+      assertEquals(new StatusFile.Snapshot(42, 1234, 1), parent.read());
       worker.end();
       assertEquals(0, parent.read().taskId());
+      assertEquals(1, parent.read().begun(), "a finished task stays counted as begun");
+      worker.begin(43, 1300);
+      assertEquals(new StatusFile.Snapshot(43, 1300, 2), parent.read());
     }
     assertFalse(Files.exists(p));
   }

@@ -1,0 +1,89 @@
+package io.procpool.internal.codec;
+
+import io.procpool.proto.v1.Packed;
+import io.procpool.proto.v1.TaskRequest;
+import io.procpool.proto.v1.TaskResult;
+import io.procpool.proto.v1.Value;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The inputs of a task or the outputs of a result, as they travel: either one {@link Value} each, or
+ * small scalars of one type packed into one {@link Packed} message. Every place that reads inputs or
+ * outputs goes through this type rather than testing which of the two forms it has.
+ */
+public sealed interface Payload permits Payload.Separate, Payload.PackedScalars {
+  /** The inputs of {@code request}. */
+  static Payload inputsOf(TaskRequest request) {
+    return request.hasPackedInputs()
+        ? new PackedScalars(request.getPackedInputs())
+        : new Separate(request.getInputsList());
+  }
+
+  /** The outputs of {@code result}. */
+  static Payload outputsOf(TaskResult result) {
+    return result.hasPackedOutputs()
+        ? new PackedScalars(result.getPackedOutputs())
+        : new Separate(result.getOutputsList());
+  }
+
+  /** How many values. */
+  int size();
+
+  /** Decodes every value, in order. The exception names the value's class where it can. */
+  List<Object> decodeAll(ValueCodec codec, ClassLoader loader) throws ValueCodec.CodecException;
+
+  /** The values that are references to blob files (to be deleted once read or no longer needed). */
+  List<Value> blobs();
+
+  /** One {@link Value} per element. */
+  record Separate(List<Value> values) implements Payload {
+    @Override
+    public int size() {
+      return values.size();
+    }
+
+    @Override
+    public List<Object> decodeAll(ValueCodec codec, ClassLoader loader) throws ValueCodec.CodecException {
+      List<Object> out = new ArrayList<>(values.size());
+      for (Value v : values) {
+        out.add(codec.decode(v, loader));
+      }
+      return out;
+    }
+
+    /** Decodes the value at {@code i} alone. */
+    public Object decode(int i, ValueCodec codec, ClassLoader loader) throws ValueCodec.CodecException {
+      return codec.decode(values.get(i), loader);
+    }
+
+    @Override
+    public List<Value> blobs() {
+      List<Value> blobs = new ArrayList<>(0);
+      for (Value v : values) {
+        if (v.getKindCase() == Value.KindCase.BLOB) {
+          blobs.add(v);
+        }
+      }
+      return blobs;
+    }
+  }
+
+  /** Scalars of one type (Long, Integer, Double or String) in one message. */
+  record PackedScalars(Packed packed) implements Payload {
+    @Override
+    public int size() {
+      return ValueCodec.size(packed);
+    }
+
+    @Override
+    public List<Object> decodeAll(ValueCodec codec, ClassLoader loader) {
+      return ValueCodec.unpack(packed);
+    }
+
+    @Override
+    public List<Value> blobs() {
+      return List.of();
+    }
+  }
+}

@@ -1,0 +1,128 @@
+package io.procpool.internal.dispatch;
+
+import com.google.protobuf.ByteString;
+import io.procpool.internal.codec.ValueCodec;
+import io.procpool.internal.supervisor.ClassDataSharing;
+import io.procpool.internal.supervisor.JvmLauncher;
+import io.procpool.internal.supervisor.WorkerLauncher;
+import io.procpool.internal.transport.PoolServer;
+import io.procpool.internal.transport.WorkerService;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.SecureRandom;
+import java.util.Comparator;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
+
+/**
+ * What one pool holds from the operating system and the JVM, made in one place and released in one
+ * place: its private directory, its secret, its codec, its launcher, its timer and executor threads and
+ * its gRPC server.
+ */
+final class PoolResources {
+  static final String DEFAULT_SERIAL_FILTER =
+      "maxdepth=1000;maxrefs=50000000;maxarray=2147483639;maxbytes=9223372036854775807";
+
+  final Path dir;
+  final ByteString secret;
+  final ValueCodec codec;
+  final WorkerLauncher launcher;
+  final boolean capture;
+  /** The watchdog, grace periods and the hello deadline. Runs no user code. */
+  final ScheduledExecutorService timer;
+  /**
+   * Launches workers, decodes results and completes futures. Threads are made as needed and die after
+   * 10 s idle: a listener that blocks (or calls {@code close()}) holds one thread, and every other
+   * completion goes on on others. A fixed number of threads would let that many blocking listeners
+   * stall every future of the pool.
+   */
+  final ExecutorService executor;
+
+  volatile PoolServer server;
+
+  private PoolResources(
+      Path dir, ByteString secret, ValueCodec codec, WorkerLauncher launcher, boolean capture,
+      ScheduledExecutorService timer, ExecutorService executor) {
+    this.dir = dir;
+    this.secret = secret;
+    this.codec = codec;
+    this.launcher = launcher;
+    this.capture = capture;
+    this.timer = timer;
+    this.executor = executor;
+  }
+
+  static PoolResources create(PoolConfig config, String name) {
+    byte[] s = new byte[32];
+    new SecureRandom().nextBytes(s);
+    Path dir;
+    try {
+      dir = Files.createTempDirectory(
+          "procpool-", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot create the pool's private directory", e);
+    }
+    try {
+      ValueCodec codec = new ValueCodec(ValueCodec.createFilter(filterPattern(config.serialFilter())), dir);
+      WorkerLauncher launcher =
+          config.launcher() != null
+              ? config.launcher()
+              : new JvmLauncher(ClassDataSharing.apply(config.command(), dir, name), dir, config.output(),
+                  config.name());
+      boolean capture = Capture.enabled(config.output(), launcher.inProcess());
+      ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, name + "-timer"));
+      AtomicInteger n = new AtomicInteger();
+      ThreadPoolExecutor executor =
+          new ThreadPoolExecutor(0, Integer.MAX_VALUE, 10, TimeUnit.SECONDS, new SynchronousQueue<>(),
+              r -> daemon(r, name + "-exec-" + n.incrementAndGet()));
+      return new PoolResources(dir, ByteString.copyFrom(s), codec, launcher, capture, timer, executor);
+    } catch (RuntimeException e) {
+      deleteTree(dir);
+      throw e;
+    }
+  }
+
+  static String filterPattern(String user) {
+    return user == null || user.isEmpty() ? DEFAULT_SERIAL_FILTER : user + ";" + DEFAULT_SERIAL_FILTER;
+  }
+
+  private static Thread daemon(Runnable r, String name) {
+    Thread t = new Thread(r, name);
+    t.setDaemon(true);
+    return t;
+  }
+
+  PoolServer startServer(WorkerService service, boolean inProcess) throws IOException {
+    server = inProcess ? PoolServer.startInProcess(service, dir.getFileName().toString())
+        : PoolServer.startLoopback(service);
+    return server;
+  }
+
+  /** Releases everything; the executor finishes the jobs it has (this may be one of them). */
+  void close() {
+    PoolServer s = server;
+    if (s != null) {
+      s.close();
+    }
+    timer.shutdownNow();
+    executor.shutdown();
+    deleteTree(dir);
+  }
+
+  private static void deleteTree(Path dir) {
+    try (Stream<Path> files = Files.walk(dir)) {
+      files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    } catch (IOException e) {
+      // Best effort: the directory is private and in the temp folder.
+    }
+  }
+}

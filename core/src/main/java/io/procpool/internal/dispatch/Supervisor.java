@@ -1,0 +1,501 @@
+package io.procpool.internal.dispatch;
+
+import io.grpc.Status;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.procpool.WorkerStartException;
+import io.procpool.internal.codec.FailureCodec;
+import io.procpool.internal.codec.ValueCodec;
+import io.procpool.internal.jfr.PoolEvents;
+import io.procpool.internal.supervisor.LaunchedWorker;
+import io.procpool.internal.supervisor.WorkerLauncher;
+import io.procpool.internal.transport.WorkerConnection;
+import io.procpool.internal.transport.WorkerService;
+import io.procpool.internal.worker.StatusFile;
+import io.procpool.internal.worker.WorkerRuntime;
+import io.procpool.proto.v1.Bootstrap;
+import io.procpool.proto.v1.Failure;
+import io.procpool.proto.v1.Heartbeat;
+import io.procpool.proto.v1.Hello;
+import io.procpool.proto.v1.ParentMessage;
+import io.procpool.proto.v1.Shutdown;
+import io.procpool.proto.v1.TaskResult;
+import io.procpool.proto.v1.Welcome;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BiConsumer;
+import java.util.function.LongSupplier;
+
+/**
+ * Launches workers, binds their streams, watches them exit, and replaces them. It owns the table of
+ * workers (the current one at each index, and older ones still exiting) and the start-failure policy.
+ * What happens to the tasks of a worker that is gone is {@link Settlement}'s part.
+ *
+ * <p>Methods marked "lock" are called with the core lock held; the others take it through {@link
+ * CoreContext#update}.
+ */
+final class Supervisor implements WorkerService.Acceptor {
+  /** A worker that could not start this many times in a row makes the pool fail. */
+  private static final int MAX_CONSECUTIVE_START_FAILURES = 3;
+  /** How long an exited worker's stream may still deliver results before the worker is settled. */
+  private static final long EXIT_GRACE_MILLIS = 1_000;
+  /** How long a worker whose stream closed may stay alive before it is killed. */
+  private static final long STREAM_GONE_KILL_MILLIS = 2_000;
+
+  /** What the supervisor needs from the pool's lifecycle. */
+  interface Lifecycle {
+    boolean isStarting();
+
+    /** Whether a worker that died must be replaced (the pool runs, or still has work to finish). */
+    boolean needsWorkers();
+
+    /** A worker became ready. */
+    void workerReady();
+
+    /** A worker could not start while the pool was starting. */
+    void startFailed(Throwable cause);
+
+    /** Workers keep failing to start: the pool cannot go on. */
+    void cannotKeepWorkers(Throwable cause);
+  }
+
+  private final String name;
+  private final System.Logger log;
+  private final CoreContext ctx;
+  private final Outbox outbox;
+  private final WorkerLauncher launcher;
+  private final Path dir;
+  private final boolean capture;
+  private final ScheduledExecutorService timer;
+  private final LongSupplier clock;
+  private final PoolCounters counters;
+  private final Settlement settlement;
+  private final BiConsumer<Worker, List<TaskResult>> results;
+  private final ValueCodec codec;
+  private final ClassLoader initializerLoader;
+  private volatile Lifecycle lifecycle;
+  private volatile Bootstrap template;
+  private volatile Welcome welcome = Welcome.getDefaultInstance();
+
+  // Guarded by the core lock.
+  private final Worker[] current;
+  private final Map<Long, Worker> byId = new HashMap<>();
+  /** Replaced workers that have not exited yet. */
+  private final Set<Worker> replaced = Collections.newSetFromMap(new IdentityHashMap<>());
+  private long nextWorkerId = 1;
+  private int consecutiveStartFailures;
+
+  Supervisor(
+      String name, System.Logger log, CoreContext ctx, int workers, WorkerLauncher launcher, Path dir,
+      boolean capture, ScheduledExecutorService timer, LongSupplier clock, PoolCounters counters,
+      Settlement settlement, BiConsumer<Worker, List<TaskResult>> results, ValueCodec codec,
+      ClassLoader initializerLoader) {
+    this.name = name;
+    this.log = log;
+    this.ctx = ctx;
+    this.outbox = ctx.outbox;
+    this.current = new Worker[workers];
+    this.launcher = launcher;
+    this.dir = dir;
+    this.capture = capture;
+    this.timer = timer;
+    this.clock = clock;
+    this.counters = counters;
+    this.settlement = settlement;
+    this.results = results;
+    this.codec = codec;
+    this.initializerLoader = initializerLoader;
+  }
+
+  /** Sets what every worker is started with, before the first launch. */
+  void configure(Lifecycle lifecycle, Bootstrap template, Welcome welcome) {
+    this.lifecycle = lifecycle;
+    this.template = template;
+    this.welcome = welcome;
+  }
+
+  /** Lock. The current worker at each index (null before the first launch); the dispatcher reads it. */
+  Worker[] current() {
+    return current;
+  }
+
+  /** Lock. Every worker not yet settled or still in the table. */
+  List<Worker> all() {
+    List<Worker> all = new ArrayList<>(current.length + replaced.size());
+    for (Worker w : current) {
+      if (w != null) {
+        all.add(w);
+      }
+    }
+    all.addAll(replaced);
+    return all;
+  }
+
+  /** Lock. Whether every worker has exited and been settled. */
+  boolean allSettled() {
+    for (Worker w : all()) {
+      if (w.isLive()) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Lock. Whether every index has a ready worker. */
+  boolean allReady() {
+    for (Worker w : current) {
+      if (w == null || w.state != Worker.State.READY) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Lock. Makes a new worker at {@code index} and has it launched once the lock is released. */
+  Worker reserve(int index) {
+    Worker w = new Worker(index, nextWorkerId++, clock.getAsLong());
+    Worker old = current[index];
+    if (old != null && old.isLive()) {
+      replaced.add(old);
+    }
+    current[index] = w;
+    byId.put(w.workerId, w);
+    outbox.later(() -> launch(w));
+    return w;
+  }
+
+  /**
+   * Lock. The one place a worker is killed: records why (so its exit is expected, not news) and has its
+   * process, and the processes it started, killed once the lock is released. A worker still launching is
+   * killed as soon as its process exists.
+   */
+  void kill(Worker w, String reason) {
+    if (!w.isLive() || w.killReason != null) {
+      return;
+    }
+    w.killReason = reason;
+    log.log(System.Logger.Level.DEBUG, "{0}: killing worker {1} (pid {2,number,#}): {3}",
+        name, w.index, w.pid(), reason);
+    if (w.process != null) {
+      outbox.kill(w.process);
+    }
+  }
+
+  /** Lock. Tells a connected worker to finish what it holds and exit. */
+  void retire(Worker w) {
+    w.moveTo(Worker.State.RETIRING);
+    outbox.send(w.connection, ParentMessage.newBuilder().setShutdown(Shutdown.getDefaultInstance()).build());
+  }
+
+  /** Lock. Retires and replaces idle workers that have used up maxTasksPerWorker. */
+  void retireSpent(Dispatcher dispatcher, long maxTasksPerWorker) {
+    TaskRecord head = dispatcher.head();
+    for (Worker w : current) {
+      if (w == null || !w.takesTasks() || !w.inFlight.isEmpty()) {
+        continue;
+      }
+      if (w.assigned >= maxTasksPerWorker || (head != null && !dispatcher.withinBudget(w, head))) {
+        log.log(System.Logger.Level.DEBUG,
+            "{0}: worker {1} (pid {2,number,#}) ran {3,number,#} tasks; replacing it",
+            name, w.index, w.pid(), w.assigned);
+        retire(w);
+        counters.workersReplaced++;
+        reserve(w.index);
+      }
+    }
+  }
+
+  /** Lock. The pool is draining and has nothing left to run: every idle worker is told to exit. */
+  void retireIdle() {
+    for (Worker w : current) {
+      if (w == null || w.killReason != null || !w.inFlight.isEmpty()) {
+        continue;
+      }
+      if (w.state == Worker.State.READY || w.state == Worker.State.CONNECTED) {
+        retire(w);
+      } else if (w.state == Worker.State.LAUNCHING) {
+        // Not connected yet: there is nothing to hand it, so do not wait for its start-up.
+        kill(w, "not needed any more: the pool is shutting down");
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------------
+  // Launching: on the pool's executor, never under the lock.
+
+  private void launch(Worker w) {
+    // Step 1: the worker's status file. Failing to make it (no descriptors left, disk full, a tmp
+    // cleaner) is a failed launch like any other.
+    Path statusPath = dir.resolve("worker-" + w.workerId + ".status");
+    StatusFile status;
+    try {
+      status = StatusFile.create(statusPath);
+    } catch (IOException | RuntimeException e) {
+      launchFailed(w, "Cannot create the status file " + statusPath + " of worker " + w.index, e);
+      return;
+    }
+    boolean[] go = {false};
+    ctx.update(
+        () -> {
+          w.status = status;
+          go[0] = w.killReason == null;
+          if (!go[0]) {
+            // Killed before it existed (shutdownNow during start): it never will.
+            w.exited = true;
+            w.streamClosed = true;
+            settle(w);
+          }
+        });
+    if (!go[0]) {
+      return;
+    }
+    // Step 2: the process.
+    Bootstrap b =
+        template.toBuilder()
+            .setWorkerIndex(w.index)
+            .setWorkerId(w.workerId)
+            .setStatusFile(statusPath.toString())
+            .build();
+    LaunchedWorker p;
+    try {
+      p = launcher.launch(Capture.withFiles(b, capture, dir, w.workerId));
+    } catch (IOException | RuntimeException e) {
+      launchFailed(w, "Cannot launch worker " + w.index, e);
+      return;
+    }
+    // Step 3: record it; a worker killed meanwhile, or one whose Hello named another pid, dies now.
+    ctx.update(
+        () -> {
+          w.process = p;
+          w.lastHeardNanos = clock.getAsLong();
+          if (w.killReason != null) {
+            outbox.kill(p);
+          } else if (w.helloPid != 0 && w.helloPid != p.pid()) {
+            kill(w, "its Hello named pid " + w.helloPid + ", not " + p.pid());
+          }
+        });
+    log.log(System.Logger.Level.DEBUG, "{0}: started worker {1} (pid {2,number,#})", name, w.index, p.pid());
+    p.onExit().whenComplete((code, e) -> onExit(w, code == null ? -1 : code));
+  }
+
+  private void launchFailed(Worker w, String what, Throwable e) {
+    ctx.update(
+        () -> {
+          w.startFailure = new WorkerStartException(what + ": " + e, e);
+          w.exited = true;
+          w.streamClosed = true;
+          settle(w);
+        });
+  }
+
+  // ---------------------------------------------------------------------------------------------------
+  // A worker's stream.
+
+  @Override
+  public WorkerService.StreamHandler accept(Hello hello, ServerCallStreamObserver<ParentMessage> out) {
+    WorkerConnection c;
+    try {
+      synchronized (ctx.lock) {
+        Worker w = byId.get(hello.getWorkerId());
+        if (w == null || w.index != hello.getWorkerIndex()) {
+          throw refusal("no worker " + hello.getWorkerIndex() + " with id " + hello.getWorkerId()
+              + " was started by pool " + name);
+        }
+        if (w.state != Worker.State.LAUNCHING || w.killReason != null) {
+          throw refusal("worker " + w.index + " (pid " + w.pid() + ") is already connected or stopping");
+        }
+        // The process handle may not be recorded yet (a fast worker can connect before the launcher
+        // returns); then the launch compares the pids when it records the handle.
+        if (w.process != null && w.process.pid() != hello.getPid()) {
+          throw refusal("worker " + w.index + " is pid " + w.pid() + ", not pid " + hello.getPid());
+        }
+        w.helloPid = hello.getPid();
+        w.moveTo(Worker.State.CONNECTED);
+        w.lastHeardNanos = clock.getAsLong();
+        c = new WorkerConnection(out, new Events(w));
+        w.connection = c;
+        outbox.send(c, ParentMessage.newBuilder().setWelcome(welcome).build());
+      }
+    } finally {
+      outbox.flush();
+    }
+    return c;
+  }
+
+  private static RuntimeException refusal(String why) {
+    return Status.PERMISSION_DENIED.withDescription(why).asRuntimeException();
+  }
+
+  /** What one worker says, turned into changes of the pool. */
+  private final class Events implements WorkerConnection.Listener {
+    private final Worker w;
+
+    Events(Worker w) {
+      this.w = w;
+    }
+
+    @Override
+    public void onResults(List<TaskResult> list) {
+      results.accept(w, list);
+    }
+
+    @Override
+    public void onReady() {
+      ctx.update(
+          () -> {
+            if (w.state != Worker.State.CONNECTED) {
+              return;
+            }
+            w.moveTo(Worker.State.READY);
+            w.readyNanos = clock.getAsLong();
+            w.lastHeardNanos = w.readyNanos;
+            consecutiveStartFailures = 0;
+            PoolEvents.workerStarted(name, w.index, w.pid(), w.readyNanos - w.launchedNanos);
+            lifecycle.workerReady();
+          });
+    }
+
+    @Override
+    public void onHeartbeat(Heartbeat h) {
+      synchronized (ctx.lock) {
+        w.lastHeardNanos = clock.getAsLong();
+        w.heapUsed = h.getHeapUsedBytes();
+        w.rss = h.getRssBytes();
+        w.gcMillis = h.getGcMillis();
+      }
+    }
+
+    @Override
+    public void onInitializerFailed(Failure failure) {
+      // Decoded outside the lock: the exception's readObject is user code.
+      Throwable t = FailureCodec.decode(failure, codec, initializerLoader);
+      synchronized (ctx.lock) {
+        w.startFailure = new WorkerStartException(
+            "The initializer threw in worker " + w.index + " (pid " + w.pid() + "): " + t, t);
+      }
+    }
+
+    @Override
+    public void onClosed(Throwable error) {
+      LaunchedWorker[] p = {null};
+      ctx.update(
+          () -> {
+            w.streamClosed = true;
+            outbox.close(w.connection);
+            p[0] = w.process;
+            if (w.exited) {
+              settle(w);
+            }
+          });
+      // A worker whose stream is gone can do nothing useful; its exit settles its tasks.
+      if (p[0] != null && p[0].isAlive()) {
+        timer.schedule(
+            () -> ctx.update(() -> kill(w, "its stream closed but it did not exit")),
+            STREAM_GONE_KILL_MILLIS, TimeUnit.MILLISECONDS);
+      }
+    }
+  }
+
+  /** The worker's process exited. It is settled once its stream has closed too, so late results count. */
+  private void onExit(Worker w, int code) {
+    ctx.update(
+        () -> {
+          w.exited = true;
+          w.exitCode = code;
+          if (w.streamClosed || w.connection == null) {
+            settle(w);
+          } else {
+            // Results the worker wrote just before it died may still be in the socket; give the
+            // stream a moment to deliver them and close.
+            timer.schedule(() -> ctx.update(() -> settle(w)), EXIT_GRACE_MILLIS, TimeUnit.MILLISECONDS);
+          }
+        });
+  }
+
+  // ---------------------------------------------------------------------------------------------------
+  // Settling.
+
+  /**
+   * Lock. Settles a worker that is gone, in 3 steps: (1) its tasks, by {@link Settlement}; (2) its files
+   * closed and deleted; (3) a replacement if the pool still needs one, or the start failure reported.
+   */
+  void settle(Worker w) {
+    if (!w.isLive()) {
+      return;
+    }
+    Worker.State was = w.state;
+    w.moveTo(Worker.State.DEAD);
+    replaced.remove(w);
+    byId.remove(w.workerId);
+    if (w.connection != null) {
+      outbox.close(w.connection);
+    }
+    // Step 1.
+    Runnable crashReports = settlement.settleTasks(w);
+    // Step 2. The capture files go once the failures that quote their tails have been made.
+    StatusFile status = w.status;
+    w.status = null;
+    if (status != null) {
+      status.close();
+    }
+    outbox.later(
+        () -> {
+          crashReports.run();
+          Capture.deleteFiles(capture, dir, w.workerId);
+        });
+    boolean expected = was == Worker.State.RETIRING || w.killReason != null;
+    log.log(expected ? System.Logger.Level.DEBUG : System.Logger.Level.WARNING,
+        "{0}: worker {1} (pid {2,number,#}) exited {3}with code {4}",
+        name, w.index, w.pid(), expected ? "" : "unexpectedly ", w.exitCode);
+    PoolEvents.workerExited(name, w.index, w.pid(), w.exitCode, expected, w.completed,
+        clock.getAsLong() - w.launchedNanos);
+    // Step 3. A worker killed from outside while starting (a signal: code > 128) says nothing about
+    // whether workers can start; one that failed by itself (bad option, initializer threw) does.
+    boolean failedToStart = was == Worker.State.LAUNCHING || was == Worker.State.CONNECTED;
+    if (lifecycle.isStarting() && failedToStart) {
+      lifecycle.startFailed(startFailure(w));
+    } else if (current[w.index] == w && lifecycle.needsWorkers()) {
+      boolean couldNotStart = failedToStart && (w.startFailure != null || w.exitCode < 128);
+      if (couldNotStart && ++consecutiveStartFailures >= MAX_CONSECUTIVE_START_FAILURES) {
+        lifecycle.cannotKeepWorkers(startFailure(w));
+      } else {
+        counters.workersReplaced++;
+        log.log(System.Logger.Level.INFO, "{0}: replacing worker {1} (pid {2,number,#})", name, w.index, w.pid());
+        reserve(w.index);
+      }
+    }
+  }
+
+  private static Throwable startFailure(Worker w) {
+    if (w.startFailure != null) {
+      return w.startFailure;
+    }
+    return new WorkerStartException(
+        "Worker " + w.index + " (pid " + w.pid() + ") exited with code " + w.exitCode + " before it was ready"
+            + exitHint(w.exitCode),
+        null);
+  }
+
+  private static String exitHint(int code) {
+    switch (code) {
+      case WorkerRuntime.EXIT_REFUSED:
+        return " (its parent refused its connection)";
+      case WorkerRuntime.EXIT_INITIALIZER_FAILED:
+        return " (its initializer threw)";
+      case WorkerRuntime.EXIT_BAD_BOOTSTRAP:
+        return " (it could not read its bootstrap)";
+      case 1:
+        return " (the JVM could not start: see its stderr for the reason, e.g. a bad JVM option or classpath)";
+      default:
+        return "";
+    }
+  }
+}

@@ -1,0 +1,159 @@
+package io.procpool.internal.dispatch;
+
+import io.procpool.internal.supervisor.LaunchedWorker;
+import io.procpool.internal.transport.WorkerConnection;
+import io.procpool.internal.worker.StatusFile;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * One worker process and what the pool knows of it. A replacement worker is a new {@code Worker} with the
+ * same index and a new id. Every mutable field is guarded by the pool's core lock ({@link
+ * PoolCore}'s {@code lock}); the connection does its own locking for sends.
+ */
+final class Worker {
+  /**
+   * A worker's life, in order; it only moves forward, through {@link #moveTo}.
+   *
+   * <ul>
+   *   <li>LAUNCHING: its files are being made and its process started, or it has not said Hello yet.
+   *       Trigger out: a Hello with the right ids (CONNECTED), or its death (DEAD).
+   *   <li>CONNECTED: Hello accepted; the initializer is running. Takes no tasks. Out: Ready (READY).
+   *   <li>READY: takes tasks up to its window. Out: told to exit in order (RETIRING), or death.
+   *   <li>RETIRING: told to exit (pool shutdown, maxTasksPerWorker used up); takes no new tasks and
+   *       finishes those it has. Out: death.
+   *   <li>DEAD: its process has exited (and its stream closed, or a grace period passed) and every task
+   *       it held has been settled. Final.
+   * </ul>
+   *
+   * A kill is not a state: any live worker may be killed ({@link #killReason} records why), and it then
+   * goes to DEAD when its process exit is seen.
+   */
+  enum State {
+    LAUNCHING,
+    CONNECTED,
+    READY,
+    RETIRING,
+    DEAD
+  }
+
+  final int index;
+  final long workerId;
+  final long launchedNanos;
+
+  State state = State.LAUNCHING;
+  /** Null until made by the launch, and again once the worker is settled (then closed and deleted). */
+  StatusFile status;
+  /** Null until the launcher returns. */
+  LaunchedWorker process;
+  /** Null until the worker's Hello is accepted. */
+  WorkerConnection connection;
+
+  /** Tasks sent and not answered, in the order sent, which is the order the worker runs them. */
+  final LinkedHashMap<Long, TaskRecord> inFlight = new LinkedHashMap<>();
+  /** Task messages sent and not yet fully answered: batch number -> tasks still out. */
+  final Map<Integer, Integer> openBatches = new HashMap<>();
+  /** Ids of the stateless functions whose bytes this worker has been sent. */
+  final Set<Long> knownFunctions = new HashSet<>();
+  int batchSeq;
+  /** Tasks sent to this worker so far: a task's {@link TaskRecord#seq} is its place in that order. */
+  long tasksSent;
+  long inFlightBytes;
+  /** Inputs assigned so far, for maxTasksPerWorker. */
+  long assigned;
+  long completed;
+  long busyNanos;
+
+  long lastHeardNanos;
+  long readyNanos;
+  long helloPid;
+  long heapUsed = -1;
+  long rss = -1;
+  long gcMillis = -1;
+
+  /** Why it could not start (launch failed, initializer threw, never connected); null otherwise. */
+  Throwable startFailure;
+  /** Why the pool killed it; null unless the pool killed it. A killed worker's exit is expected. */
+  String killReason;
+
+  boolean exited;
+  boolean streamClosed;
+  int exitCode = -1;
+
+  Worker(int index, long workerId, long nowNanos) {
+    this.index = index;
+    this.workerId = workerId;
+    this.launchedNanos = nowNanos;
+    this.lastHeardNanos = nowNanos;
+  }
+
+  /** The one way a worker's state changes; throws if {@code next} is not a step forward from here. */
+  void moveTo(State next) {
+    boolean ok;
+    switch (next) {
+      case CONNECTED:
+        ok = state == State.LAUNCHING;
+        break;
+      case READY:
+        ok = state == State.CONNECTED;
+        break;
+      case RETIRING:
+        ok = state == State.CONNECTED || state == State.READY;
+        break;
+      case DEAD:
+        ok = state != State.DEAD;
+        break;
+      case LAUNCHING:
+        ok = false;
+        break;
+      default:
+        throw new AssertionError("Unexpected state: " + next);
+    }
+    if (!ok) {
+      throw new IllegalStateException(this + " cannot go from " + state + " to " + next);
+    }
+    state = next;
+  }
+
+  boolean isLive() {
+    return state != State.DEAD;
+  }
+
+  /** Whether the worker may be given tasks now (its window and budget aside). */
+  boolean takesTasks() {
+    return state == State.READY && killReason == null;
+  }
+
+  /** Takes {@code r} out of the in-flight table and its batch. */
+  void release(TaskRecord r) {
+    if (inFlight.remove(r.id) == null) {
+      return;
+    }
+    inFlightBytes -= r.bytes;
+    openBatches.computeIfPresent(r.batch, (k, n) -> n == 1 ? null : n - 1);
+  }
+
+  /** What the worker last wrote to its status file; all zero once the file is closed. */
+  StatusFile.Snapshot status() {
+    return status == null ? new StatusFile.Snapshot(0, 0, 0) : status.read();
+  }
+
+  /** The task the worker is running now, or null. */
+  TaskRecord running() {
+    long id = status().taskId();
+    return id == 0 ? null : inFlight.get(id);
+  }
+
+  long pid() {
+    LaunchedWorker p = process;
+    return p == null ? -1 : p.pid();
+  }
+
+  @Override
+  public String toString() {
+    return "Worker#" + index + "[pid=" + pid() + ", " + state + (killReason == null ? "" : ", killed") + "]";
+  }
+}

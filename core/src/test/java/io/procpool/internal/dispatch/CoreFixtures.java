@@ -1,0 +1,56 @@
+package io.procpool.internal.dispatch;
+
+import com.google.common.util.concurrent.MoreExecutors;
+import io.procpool.internal.codec.TaskEncoder;
+import io.procpool.internal.codec.ValueCodec;
+import io.procpool.internal.worker.StatusFile;
+import io.procpool.proto.v1.TaskRequest;
+import io.procpool.proto.v1.Value;
+import java.io.IOException;
+import java.nio.file.Path;
+
+/** Parts of the core put together without a process, a server or a thread of their own. */
+final class CoreFixtures {
+  static final System.Logger LOG = System.getLogger("io.procpool.Pool");
+
+  final Path dir;
+  final ValueCodec codec;
+  final Outbox outbox = new Outbox(MoreExecutors.newDirectExecutorService());
+  final PoolCounters counters = new PoolCounters();
+  final Dispatcher dispatcher = new Dispatcher(outbox, 0);
+  final Completions completions;
+
+  CoreFixtures(Path dir) {
+    this.dir = dir;
+    this.codec = new ValueCodec(ValueCodec.createFilter(PoolResources.filterPattern("")), dir);
+    this.completions = new Completions("test-1", codec, LOG);
+  }
+
+  Settlement settlement(int maxRetries) {
+    return new Settlement("test-1", LOG, dispatcher, counters, completions, maxRetries, false, dir, System::nanoTime);
+  }
+
+  /** A worker with a status file; the returned second mapping is the worker's side of it. */
+  static StatusFile withStatus(Worker w, Path file) throws IOException {
+    w.status = StatusFile.create(file);
+    return StatusFile.open(file);
+  }
+
+  static TaskRecord task(long id, int inputs) {
+    TaskRequest.Builder b = TaskRequest.newBuilder().setTaskId(id).setDescription("Fixture::task");
+    for (int i = 0; i < inputs; i++) {
+      b.addInputs(Value.newBuilder().setNull(true));
+    }
+    TaskEncoder.Function f =
+        new TaskEncoder.Function(Value.getDefaultInstance(), 0, "Fixture::task", CoreFixtures.class.getClassLoader());
+    TaskFuture<Object> future = new TaskFuture<>(inputs == 1);
+    return new TaskRecord(b.build(), f, future);
+  }
+
+  /** Puts {@code r} in flight on {@code w}, as the dispatcher does. */
+  static void send(Worker w, TaskRecord r) {
+    r.worker = w;
+    r.seq = ++w.tasksSent;
+    w.inFlight.put(r.id, r);
+  }
+}

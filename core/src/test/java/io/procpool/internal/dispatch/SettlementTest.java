@@ -1,0 +1,103 @@
+package io.procpool.internal.dispatch;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.common.util.concurrent.Futures;
+import io.procpool.WorkerCrashedException;
+import io.procpool.internal.worker.StatusFile;
+import java.nio.file.Path;
+import java.util.concurrent.ExecutionException;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** What becomes of a dead worker's tasks: no process, a real status file written from the worker's side. */
+class SettlementTest {
+  @TempDir Path tmp;
+
+  private static Throwable failure(TaskRecord r) {
+    assertTrue(r.future.isDone(), r + " is not done");
+    try {
+      Futures.getDone(r.future);
+      throw new AssertionError(r + " succeeded");
+    } catch (ExecutionException e) {
+      return e.getCause();
+    }
+  }
+
+  @Test
+  void workerDeath_afterTaskFinishedBeforeResultSent_countsAsDeathOfThatTask() throws Exception {
+    CoreFixtures core = new CoreFixtures(tmp);
+    Worker w = new Worker(0, 1, 0);
+    TaskRecord finished = CoreFixtures.task(1, 1);
+    TaskRecord notBegun = CoreFixtures.task(2, 1);
+    CoreFixtures.send(w, finished);
+    CoreFixtures.send(w, notBegun);
+    try (StatusFile worker = CoreFixtures.withStatus(w, tmp.resolve("w.status"))) {
+      worker.begin(1, 100);
+      worker.end(); // Finished; its result was still in the worker's batch when it died.
+      w.exitCode = 137;
+      core.settlement(0).settleTasks(w).run();
+    }
+    WorkerCrashedException e = assertInstanceOf(WorkerCrashedException.class, failure(finished));
+    assertEquals(
+        "Worker 0 (pid -1) exited with code 137 after running task 1 (Fixture::task) but before sending its result",
+        e.getMessage());
+    assertEquals(1, e.attempts().size());
+    assertFalse(notBegun.future.isDone(), "a task the worker never began must run elsewhere");
+    assertSame(notBegun, core.dispatcher.head());
+    assertEquals(1, core.counters.failed);
+    assertTrue(w.inFlight.isEmpty());
+  }
+
+  @Test
+  void workerDeath_whileRunning_failsRunningTaskAndRequeuesTheRestInOrder() throws Exception {
+    CoreFixtures core = new CoreFixtures(tmp);
+    Worker w = new Worker(2, 7, 0);
+    TaskRecord running = CoreFixtures.task(10, 1);
+    TaskRecord second = CoreFixtures.task(11, 1);
+    TaskRecord third = CoreFixtures.task(12, 1);
+    CoreFixtures.send(w, running);
+    CoreFixtures.send(w, second);
+    CoreFixtures.send(w, third);
+    try (StatusFile worker = CoreFixtures.withStatus(w, tmp.resolve("w.status"))) {
+      worker.begin(10, 100);
+      w.exitCode = 41;
+      core.settlement(0).settleTasks(w).run();
+    }
+    WorkerCrashedException e = assertInstanceOf(WorkerCrashedException.class, failure(running));
+    assertEquals("Worker 2 (pid -1) exited with code 41 while running task 10 (Fixture::task)", e.getMessage());
+    assertEquals(2, core.dispatcher.queued());
+    assertSame(second, core.dispatcher.head());
+  }
+
+  @Test
+  void task_killingEveryWorker_isBegunAtMostMaxRetriesPlusOneTimes() throws Exception {
+    CoreFixtures core = new CoreFixtures(tmp);
+    Settlement settlement = core.settlement(2);
+    TaskRecord poison = CoreFixtures.task(5, 1);
+    core.dispatcher.add(poison);
+    int begun = 0;
+    for (int id = 1; !poison.future.isDone(); id++) {
+      assertTrue(id <= 10, "the task went round more than 10 times");
+      assertSame(poison, core.dispatcher.drain().get(0), "the task must be back in the queue");
+      Worker w = new Worker(0, id, 0);
+      CoreFixtures.send(w, poison);
+      try (StatusFile worker = CoreFixtures.withStatus(w, tmp.resolve("w" + id + ".status"))) {
+        worker.begin(5, 100);
+        begun++;
+        w.exitCode = 134;
+        settlement.settleTasks(w).run();
+      }
+    }
+    assertEquals(3, begun);
+    WorkerCrashedException e = assertInstanceOf(WorkerCrashedException.class, failure(poison));
+    assertEquals(3, e.attempts().size());
+    assertTrue(e.getMessage().contains("it killed 3 workers"), e.getMessage());
+    assertEquals(2, core.counters.retried);
+    assertTrue(core.dispatcher.isEmpty());
+  }
+}
