@@ -1,25 +1,13 @@
 package io.procpool.internal.dispatch;
 
-import io.grpc.Status;
-import io.grpc.stub.ServerCallStreamObserver;
 import io.procpool.WorkerStartException;
-import io.procpool.internal.codec.FailureCodec;
-import io.procpool.internal.codec.ValueCodec;
 import io.procpool.internal.jfr.PoolEvents;
 import io.procpool.internal.supervisor.LaunchedWorker;
 import io.procpool.internal.supervisor.WorkerLauncher;
-import io.procpool.internal.transport.WorkerConnection;
-import io.procpool.internal.transport.WorkerService;
 import io.procpool.internal.worker.StatusFile;
-import io.procpool.internal.worker.WorkerRuntime;
 import io.procpool.proto.v1.Bootstrap;
-import io.procpool.proto.v1.Failure;
-import io.procpool.proto.v1.Heartbeat;
-import io.procpool.proto.v1.Hello;
 import io.procpool.proto.v1.ParentMessage;
 import io.procpool.proto.v1.Shutdown;
-import io.procpool.proto.v1.TaskResult;
-import io.procpool.proto.v1.Welcome;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -31,18 +19,18 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BiConsumer;
 import java.util.function.LongSupplier;
 
 /**
  * Launches workers, binds their streams, watches them exit, and replaces them. It owns the table of
  * workers (the current one at each index, and older ones still exiting) and the start-failure policy.
- * What happens to the tasks of a worker that is gone is {@link Settlement}'s part.
+ * What happens to the tasks of a worker that is gone is {@link Settlement}'s part; binding a worker's
+ * stream and turning its messages into changes is {@link WorkerStreams}'.
  *
  * <p>Methods marked "lock" are called with the core lock held; the others take it through {@link
  * CoreContext#update}.
  */
-final class Supervisor implements WorkerService.Acceptor {
+final class Supervisor {
   /** A worker that could not start this many times in a row makes the pool fail. */
   private static final int MAX_CONSECUTIVE_START_FAILURES = 3;
   /** How long an exited worker's stream may still deliver results before the worker is settled. */
@@ -78,12 +66,8 @@ final class Supervisor implements WorkerService.Acceptor {
   private final LongSupplier clock;
   private final PoolCounters counters;
   private final Settlement settlement;
-  private final BiConsumer<Worker, List<TaskResult>> results;
-  private final ValueCodec codec;
-  private final ClassLoader initializerLoader;
   private volatile Lifecycle lifecycle;
   private volatile Bootstrap template;
-  private volatile Welcome welcome = Welcome.getDefaultInstance();
 
   // Guarded by the core lock.
   private final Worker[] current;
@@ -96,8 +80,7 @@ final class Supervisor implements WorkerService.Acceptor {
   Supervisor(
       String name, System.Logger log, CoreContext ctx, int workers, WorkerLauncher launcher, Path dir,
       boolean capture, ScheduledExecutorService timer, LongSupplier clock, PoolCounters counters,
-      Settlement settlement, BiConsumer<Worker, List<TaskResult>> results, ValueCodec codec,
-      ClassLoader initializerLoader) {
+      Settlement settlement) {
     this.name = name;
     this.log = log;
     this.ctx = ctx;
@@ -110,16 +93,12 @@ final class Supervisor implements WorkerService.Acceptor {
     this.clock = clock;
     this.counters = counters;
     this.settlement = settlement;
-    this.results = results;
-    this.codec = codec;
-    this.initializerLoader = initializerLoader;
   }
 
   /** Sets what every worker is started with, before the first launch. */
-  void configure(Lifecycle lifecycle, Bootstrap template, Welcome welcome) {
+  void configure(Lifecycle lifecycle, Bootstrap template) {
     this.lifecycle = lifecycle;
     this.template = template;
-    this.welcome = welcome;
   }
 
   /** Lock. The current worker at each index (null before the first launch); the dispatcher reads it. */
@@ -297,110 +276,43 @@ final class Supervisor implements WorkerService.Acceptor {
   }
 
   // ---------------------------------------------------------------------------------------------------
-  // A worker's stream.
+  // Events of a worker's stream (see WorkerStreams).
 
-  @Override
-  public WorkerService.StreamHandler accept(Hello hello, ServerCallStreamObserver<ParentMessage> out) {
-    WorkerConnection c;
-    try {
-      synchronized (ctx.lock) {
-        Worker w = byId.get(hello.getWorkerId());
-        if (w == null || w.index != hello.getWorkerIndex()) {
-          throw refusal("no worker " + hello.getWorkerIndex() + " with id " + hello.getWorkerId()
-              + " was started by pool " + name);
-        }
-        if (w.state != Worker.State.LAUNCHING || w.killReason != null) {
-          throw refusal("worker " + w.index + " (pid " + w.pid() + ") is already connected or stopping");
-        }
-        // The process handle may not be recorded yet (a fast worker can connect before the launcher
-        // returns); then the launch compares the pids when it records the handle.
-        if (w.process != null && w.process.pid() != hello.getPid()) {
-          throw refusal("worker " + w.index + " is pid " + w.pid() + ", not pid " + hello.getPid());
-        }
-        w.helloPid = hello.getPid();
-        w.moveTo(Worker.State.CONNECTED);
-        w.lastHeardNanos = clock.getAsLong();
-        c = new WorkerConnection(out, new Events(w));
-        w.connection = c;
-        outbox.send(c, ParentMessage.newBuilder().setWelcome(welcome).build());
-      }
-    } finally {
-      outbox.flush();
-    }
-    return c;
+  /** Lock. The worker with id {@code workerId}, if it is one of ours and not settled. */
+  Worker byId(long workerId) {
+    return byId.get(workerId);
   }
 
-  private static RuntimeException refusal(String why) {
-    return Status.PERMISSION_DENIED.withDescription(why).asRuntimeException();
+  /** Lock. The worker finished its initializer and takes tasks. */
+  void ready(Worker w) {
+    if (w.state != Worker.State.CONNECTED) {
+      return;
+    }
+    w.moveTo(Worker.State.READY);
+    w.readyNanos = clock.getAsLong();
+    w.lastHeardNanos = w.readyNanos;
+    consecutiveStartFailures = 0;
+    PoolEvents.workerStarted(name, w.index, w.pid(), w.readyNanos - w.launchedNanos);
+    lifecycle.workerReady();
   }
 
-  /** What one worker says, turned into changes of the pool. */
-  private final class Events implements WorkerConnection.Listener {
-    private final Worker w;
-
-    Events(Worker w) {
-      this.w = w;
-    }
-
-    @Override
-    public void onResults(List<TaskResult> list) {
-      results.accept(w, list);
-    }
-
-    @Override
-    public void onReady() {
-      ctx.update(
-          () -> {
-            if (w.state != Worker.State.CONNECTED) {
-              return;
-            }
-            w.moveTo(Worker.State.READY);
-            w.readyNanos = clock.getAsLong();
-            w.lastHeardNanos = w.readyNanos;
-            consecutiveStartFailures = 0;
-            PoolEvents.workerStarted(name, w.index, w.pid(), w.readyNanos - w.launchedNanos);
-            lifecycle.workerReady();
-          });
-    }
-
-    @Override
-    public void onHeartbeat(Heartbeat h) {
-      synchronized (ctx.lock) {
-        w.lastHeardNanos = clock.getAsLong();
-        w.heapUsed = h.getHeapUsedBytes();
-        w.rss = h.getRssBytes();
-        w.gcMillis = h.getGcMillis();
-      }
-    }
-
-    @Override
-    public void onInitializerFailed(Failure failure) {
-      // Decoded outside the lock: the exception's readObject is user code.
-      Throwable t = FailureCodec.decode(failure, codec, initializerLoader);
-      synchronized (ctx.lock) {
-        w.startFailure = new WorkerStartException(
-            "The initializer threw in worker " + w.index + " (pid " + w.pid() + "): " + t, t);
-      }
-    }
-
-    @Override
-    public void onClosed(Throwable error) {
-      LaunchedWorker[] p = {null};
-      ctx.update(
-          () -> {
-            w.streamClosed = true;
-            outbox.close(w.connection);
-            p[0] = w.process;
-            if (w.exited) {
-              settle(w);
-            }
-          });
-      // A worker whose stream is gone can do nothing useful; its exit settles its tasks.
-      if (p[0] != null && p[0].isAlive()) {
-        timer.schedule(
-            () -> ctx.update(() -> kill(w, "its stream closed but it did not exit")),
-            STREAM_GONE_KILL_MILLIS, TimeUnit.MILLISECONDS);
-      }
+  /** The worker's stream ended. It is settled once its process has exited too. */
+  void streamClosed(Worker w) {
+    LaunchedWorker[] p = {null};
+    ctx.update(
+        () -> {
+          w.streamClosed = true;
+          outbox.close(w.connection);
+          p[0] = w.process;
+          if (w.exited) {
+            settle(w);
+          }
+        });
+    // A worker whose stream is gone can do nothing useful; its exit settles its tasks.
+    if (p[0] != null && p[0].isAlive()) {
+      timer.schedule(
+          () -> ctx.update(() -> kill(w, "its stream closed but it did not exit")),
+          STREAM_GONE_KILL_MILLIS, TimeUnit.MILLISECONDS);
     }
   }
 
@@ -452,50 +364,31 @@ final class Supervisor implements WorkerService.Acceptor {
           Capture.deleteFiles(capture, dir, w.workerId);
         });
     boolean expected = was == Worker.State.RETIRING || w.killReason != null;
-    log.log(expected ? System.Logger.Level.DEBUG : System.Logger.Level.WARNING,
-        "{0}: worker {1} (pid {2,number,#}) exited {3}with code {4}",
-        name, w.index, w.pid(), expected ? "" : "unexpectedly ", w.exitCode);
+    if (w.process == null) {
+      log.log(expected ? System.Logger.Level.DEBUG : System.Logger.Level.WARNING,
+          "{0}: worker {1} was never started: {2}", name, w.index,
+          w.startFailure != null ? w.startFailure.getMessage() : w.killReason);
+    } else {
+      log.log(expected ? System.Logger.Level.DEBUG : System.Logger.Level.WARNING,
+          "{0}: worker {1} (pid {2,number,#}) exited {3}with code {4}",
+          name, w.index, w.pid(), expected ? "" : "unexpectedly ", w.exitCode);
+    }
     PoolEvents.workerExited(name, w.index, w.pid(), w.exitCode, expected, w.completed,
         clock.getAsLong() - w.launchedNanos);
     // Step 3. A worker killed from outside while starting (a signal: code > 128) says nothing about
     // whether workers can start; one that failed by itself (bad option, initializer threw) does.
     boolean failedToStart = was == Worker.State.LAUNCHING || was == Worker.State.CONNECTED;
     if (lifecycle.isStarting() && failedToStart) {
-      lifecycle.startFailed(startFailure(w));
+      lifecycle.startFailed(w.whyNotStarted());
     } else if (current[w.index] == w && lifecycle.needsWorkers()) {
       boolean couldNotStart = failedToStart && (w.startFailure != null || w.exitCode < 128);
       if (couldNotStart && ++consecutiveStartFailures >= MAX_CONSECUTIVE_START_FAILURES) {
-        lifecycle.cannotKeepWorkers(startFailure(w));
+        lifecycle.cannotKeepWorkers(w.whyNotStarted());
       } else {
         counters.workersReplaced++;
         log.log(System.Logger.Level.INFO, "{0}: replacing worker {1} (pid {2,number,#})", name, w.index, w.pid());
         reserve(w.index);
       }
-    }
-  }
-
-  private static Throwable startFailure(Worker w) {
-    if (w.startFailure != null) {
-      return w.startFailure;
-    }
-    return new WorkerStartException(
-        "Worker " + w.index + " (pid " + w.pid() + ") exited with code " + w.exitCode + " before it was ready"
-            + exitHint(w.exitCode),
-        null);
-  }
-
-  private static String exitHint(int code) {
-    switch (code) {
-      case WorkerRuntime.EXIT_REFUSED:
-        return " (its parent refused its connection)";
-      case WorkerRuntime.EXIT_INITIALIZER_FAILED:
-        return " (its initializer threw)";
-      case WorkerRuntime.EXIT_BAD_BOOTSTRAP:
-        return " (it could not read its bootstrap)";
-      case 1:
-        return " (the JVM could not start: see its stderr for the reason, e.g. a bad JVM option or classpath)";
-      default:
-        return "";
     }
   }
 }

@@ -13,7 +13,7 @@ import java.util.List;
 final class TaskFuture<T> extends AbstractFuture<T> {
   private final boolean single;
   private volatile TaskRecord record;
-  private volatile PoolCore core;
+  private volatile TaskIntake core;
   private volatile List<Object> partialOutputs = List.of();
   private volatile io.procpool.TaskOutput output = io.procpool.TaskOutput.EMPTY;
 
@@ -21,7 +21,7 @@ final class TaskFuture<T> extends AbstractFuture<T> {
     this.single = single;
   }
 
-  void bind(PoolCore core, TaskRecord record) {
+  void bind(TaskIntake core, TaskRecord record) {
     this.core = core;
     this.record = record;
   }
@@ -61,7 +61,7 @@ final class TaskFuture<T> extends AbstractFuture<T> {
 
   @Override
   protected void afterDone() {
-    PoolCore c = core;
+    TaskIntake c = core;
     TaskRecord r = record;
     if (c != null && r != null) {
       c.onFutureDone(r, isCancelled(), wasInterrupted());

@@ -1,8 +1,10 @@
 package io.procpool.internal.dispatch;
 
+import io.procpool.WorkerStartException;
 import io.procpool.internal.supervisor.LaunchedWorker;
 import io.procpool.internal.transport.WorkerConnection;
 import io.procpool.internal.worker.StatusFile;
+import io.procpool.internal.worker.WorkerRuntime;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -150,6 +152,32 @@ final class Worker {
   long pid() {
     LaunchedWorker p = process;
     return p == null ? -1 : p.pid();
+  }
+
+  /** Why the worker did not start: the failure recorded, else what its exit code says. */
+  Throwable whyNotStarted() {
+    if (startFailure != null) {
+      return startFailure;
+    }
+    return new WorkerStartException(
+        "Worker " + index + " (pid " + pid() + ") exited with code " + exitCode + " before it was ready"
+            + exitHint(exitCode),
+        null);
+  }
+
+  private static String exitHint(int code) {
+    switch (code) {
+      case WorkerRuntime.EXIT_REFUSED:
+        return " (its parent refused its connection)";
+      case WorkerRuntime.EXIT_INITIALIZER_FAILED:
+        return " (its initializer threw)";
+      case WorkerRuntime.EXIT_BAD_BOOTSTRAP:
+        return " (it could not read its bootstrap)";
+      case 1:
+        return " (the JVM could not start: see its stderr for the reason, e.g. a bad JVM option or classpath)";
+      default:
+        return "";
+    }
   }
 
   @Override

@@ -1,0 +1,125 @@
+package io.procpool.internal.dispatch;
+
+import io.grpc.Status;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.procpool.WorkerStartException;
+import io.procpool.internal.codec.FailureCodec;
+import io.procpool.internal.codec.ValueCodec;
+import io.procpool.internal.transport.WorkerConnection;
+import io.procpool.internal.transport.WorkerService;
+import io.procpool.proto.v1.Failure;
+import io.procpool.proto.v1.Heartbeat;
+import io.procpool.proto.v1.Hello;
+import io.procpool.proto.v1.ParentMessage;
+import io.procpool.proto.v1.TaskResult;
+import io.procpool.proto.v1.Welcome;
+import java.util.List;
+import java.util.function.BiConsumer;
+import java.util.function.LongSupplier;
+
+/**
+ * Binds an authenticated stream to the worker it belongs to (refusing ids, indexes and pids the pool did
+ * not start), and turns what that worker says into changes of the pool.
+ */
+final class WorkerStreams implements WorkerService.Acceptor {
+  private final String name;
+  private final CoreContext ctx;
+  private final Supervisor supervisor;
+  private final BiConsumer<Worker, List<TaskResult>> results;
+  private final ValueCodec codec;
+  private final ClassLoader initializerLoader;
+  private final LongSupplier clock;
+  private final Welcome welcome;
+
+  WorkerStreams(
+      String name, CoreContext ctx, Supervisor supervisor, BiConsumer<Worker, List<TaskResult>> results,
+      ValueCodec codec, ClassLoader initializerLoader, LongSupplier clock, Welcome welcome) {
+    this.name = name;
+    this.ctx = ctx;
+    this.supervisor = supervisor;
+    this.results = results;
+    this.codec = codec;
+    this.initializerLoader = initializerLoader;
+    this.clock = clock;
+    this.welcome = welcome;
+  }
+
+  @Override
+  public WorkerService.StreamHandler accept(Hello hello, ServerCallStreamObserver<ParentMessage> out) {
+    WorkerConnection c;
+    try {
+      synchronized (ctx.lock) {
+        Worker w = supervisor.byId(hello.getWorkerId());
+        if (w == null || w.index != hello.getWorkerIndex()) {
+          throw refusal("no worker " + hello.getWorkerIndex() + " with id " + hello.getWorkerId()
+              + " was started by pool " + name);
+        }
+        if (w.state != Worker.State.LAUNCHING || w.killReason != null) {
+          throw refusal("worker " + w.index + " (pid " + w.pid() + ") is already connected or stopping");
+        }
+        // The process handle may not be recorded yet (a fast worker can connect before the launcher
+        // returns); then the launch compares the pids when it records the handle.
+        if (w.process != null && w.process.pid() != hello.getPid()) {
+          throw refusal("worker " + w.index + " is pid " + w.pid() + ", not pid " + hello.getPid());
+        }
+        w.helloPid = hello.getPid();
+        w.moveTo(Worker.State.CONNECTED);
+        w.lastHeardNanos = clock.getAsLong();
+        c = new WorkerConnection(out, new Events(w));
+        w.connection = c;
+        ctx.outbox.send(c, ParentMessage.newBuilder().setWelcome(welcome).build());
+      }
+    } finally {
+      ctx.outbox.flush();
+    }
+    return c;
+  }
+
+  private static RuntimeException refusal(String why) {
+    return Status.PERMISSION_DENIED.withDescription(why).asRuntimeException();
+  }
+
+  /** What one worker says. Called on a gRPC thread, one message at a time. */
+  private final class Events implements WorkerConnection.Listener {
+    private final Worker w;
+
+    Events(Worker w) {
+      this.w = w;
+    }
+
+    @Override
+    public void onResults(List<TaskResult> list) {
+      results.accept(w, list);
+    }
+
+    @Override
+    public void onReady() {
+      ctx.update(() -> supervisor.ready(w));
+    }
+
+    @Override
+    public void onHeartbeat(Heartbeat h) {
+      synchronized (ctx.lock) {
+        w.lastHeardNanos = clock.getAsLong();
+        w.heapUsed = h.getHeapUsedBytes();
+        w.rss = h.getRssBytes();
+        w.gcMillis = h.getGcMillis();
+      }
+    }
+
+    @Override
+    public void onInitializerFailed(Failure failure) {
+      // Decoded outside the lock: the exception's readObject is user code.
+      Throwable t = FailureCodec.decode(failure, codec, initializerLoader);
+      synchronized (ctx.lock) {
+        w.startFailure = new WorkerStartException(
+            "The initializer threw in worker " + w.index + " (pid " + w.pid() + "): " + t, t);
+      }
+    }
+
+    @Override
+    public void onClosed(Throwable error) {
+      supervisor.streamClosed(w);
+    }
+  }
+}
