@@ -9,13 +9,10 @@ import io.procpool.proto.v1.Packed;
 import io.procpool.proto.v1.ProtoValue;
 import io.procpool.proto.v1.Value;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.InvalidClassException;
 import java.io.NotSerializableException;
 import java.io.ObjectInputFilter;
-import java.io.ObjectInputStream;
 import java.io.ObjectOutputStream;
-import java.io.ObjectStreamClass;
 import java.io.Serializable;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -46,7 +43,6 @@ public final class ValueCodec {
 
   private static final Value NULL = Value.newBuilder().setNull(true).build();
   private static final ConcurrentHashMap<String, Parser<?>> PARSERS = new ConcurrentHashMap<>();
-
   /** Arrays at least this long travel as files when the codec has a blob directory. */
   public static final int BLOB_THRESHOLD = 256 << 10;
 
@@ -284,63 +280,61 @@ public final class ValueCodec {
     return out.toByteString();
   }
 
-  /** Reads a Java-serialized object under this codec's filter. */
+  /**
+   * Reads a Java-serialized object under this codec's filter. A failure names the class concerned: the
+   * one whose readObject (or readResolve, readExternal, record constructor) threw, the one the filter
+   * rejected, or the one not found.
+   */
   public Object deserialize(ByteString bytes, ClassLoader loader) throws CodecException {
-    try (ObjectInputStream in = new LoaderObjectInputStream(bytes.newInput(), loader)) {
-      in.setObjectInputFilter(filter);
-      return in.readObject();
-    } catch (ClassNotFoundException e) {
-      throw new CodecException("class " + e.getMessage() + " was not found on this side", e);
-    } catch (InvalidClassException e) {
-      throw new CodecException(
-          "class " + e.classname + " cannot be deserialized: " + e.getMessage(), e);
+    ObjectReader in;
+    try {
+      in = new ObjectReader(bytes.newInput(), loader, filter);
     } catch (IOException | RuntimeException e) {
       throw new CodecException("Java-serialized value could not be read: " + e, e);
     }
+    try (in) {
+      return in.readObject();
+    } catch (ClassNotFoundException e) {
+      throw new CodecException("class " + e.getMessage() + " was not found on this side", e);
+    } catch (IOException | RuntimeException e) {
+      throw new CodecException(in.describeFailure(e, String.valueOf(filter)), e);
+    }
   }
 
+  /**
+   * Parses a protobuf value. The class name comes from the other side, so the class is loaded without
+   * being initialized and checked to be a {@link Message} before anything of it runs: a name of any
+   * other class must not run that class's static initializer here.
+   */
   private static Object parseProto(ProtoValue proto, ClassLoader loader) throws CodecException {
-    Parser<?> parser = PARSERS.get(proto.getJavaClass());
+    String name = proto.getJavaClass();
+    Parser<?> parser = PARSERS.get(name);
     if (parser == null) {
+      Class<?> c;
       try {
-        Class<?> c = Class.forName(proto.getJavaClass(), true, loader);
+        c = Class.forName(name, false, loader);
+      } catch (ClassNotFoundException | LinkageError e) {
+        throw new CodecException("protobuf class " + name + " could not be loaded on this side", e);
+      }
+      if (!Message.class.isAssignableFrom(c)) {
+        throw new CodecException(
+            "class " + name + " was sent as a protobuf message, but it does not implement "
+                + Message.class.getName(),
+            null);
+      }
+      try {
         Message defaultInstance = (Message) c.getMethod("getDefaultInstance").invoke(null);
         parser = defaultInstance.getParserForType();
-      } catch (ReflectiveOperationException | ClassCastException e) {
+      } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
         throw new CodecException(
-            "protobuf class " + proto.getJavaClass() + " could not be loaded on this side", e);
+            "protobuf class " + name + " could not be loaded on this side: " + e, e);
       }
-      PARSERS.putIfAbsent(proto.getJavaClass(), parser);
+      PARSERS.putIfAbsent(name, parser);
     }
     try {
       return parser.parseFrom(proto.getData());
     } catch (com.google.protobuf.InvalidProtocolBufferException e) {
-      throw new CodecException("protobuf message " + proto.getJavaClass() + " could not be parsed", e);
-    }
-  }
-
-  /** Builds the default filter: resource limits, then the user's class patterns. */
-  public static ObjectInputFilter createFilter(String pattern) {
-    return ObjectInputFilter.Config.createFilter(pattern);
-  }
-
-  /** Resolves classes with a given loader first, so that user classes load as they do in the caller. */
-  private static final class LoaderObjectInputStream extends ObjectInputStream {
-    private final ClassLoader loader;
-
-    LoaderObjectInputStream(InputStream in, ClassLoader loader) throws IOException {
-      super(in);
-      this.loader = loader;
-    }
-
-    @Override
-    protected Class<?> resolveClass(ObjectStreamClass desc)
-        throws IOException, ClassNotFoundException {
-      try {
-        return Class.forName(desc.getName(), false, loader);
-      } catch (ClassNotFoundException e) {
-        return super.resolveClass(desc);
-      }
+      throw new CodecException("protobuf message " + name + " could not be parsed", e);
     }
   }
 }

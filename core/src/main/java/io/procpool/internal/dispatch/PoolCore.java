@@ -16,6 +16,7 @@ import io.procpool.WorkerInfo;
 import io.procpool.WorkerStartException;
 import io.procpool.internal.codec.FailureCodec;
 import io.procpool.internal.codec.TaskDescriptions;
+import io.procpool.internal.codec.SerialFilters;
 import io.procpool.internal.codec.ValueCodec;
 import io.procpool.internal.jfr.PoolEvents;
 import io.procpool.internal.supervisor.ClassDataSharing;
@@ -103,8 +104,6 @@ public final class PoolCore implements WorkerService.Acceptor {
   private static final int MAX_OPEN_BATCHES = 2;
   private static final long MAX_INFLIGHT_BYTES = 64L << 20;
   private static final int MAX_CONSECUTIVE_START_FAILURES = 3;
-  static final String DEFAULT_SERIAL_FILTER =
-      "maxdepth=1000;maxrefs=50000000;maxarray=2147483639;maxbytes=9223372036854775807";
 
   private final PoolConfig config;
   private final String name;
@@ -179,7 +178,7 @@ public final class PoolCore implements WorkerService.Acceptor {
     } catch (IOException e) {
       throw new UncheckedIOException("Cannot create the pool's private directory", e);
     }
-    this.codec = new ValueCodec(ValueCodec.createFilter(filterPattern(config.serialFilter())), dir);
+    this.codec = new ValueCodec(SerialFilters.filter(SerialFilters.pattern(config.serialFilter())), dir);
     this.launcher =
         config.launcher() != null
             ? config.launcher()
@@ -209,10 +208,6 @@ public final class PoolCore implements WorkerService.Acceptor {
       }
       throw (RuntimeException) e;
     }
-  }
-
-  static String filterPattern(String user) {
-    return user == null || user.isEmpty() ? DEFAULT_SERIAL_FILTER : user + ";" + DEFAULT_SERIAL_FILTER;
   }
 
   public String name() {
@@ -537,7 +532,7 @@ public final class PoolCore implements WorkerService.Acceptor {
             .setStatusFile(s.status.path().toString())
             .setHeartbeatMillis((int) config.heartbeatInterval().toMillis())
             .setPoolName(name)
-            .setSerialFilter(SerialFilter.newBuilder().setPattern(filterPattern(config.serialFilter())))
+            .setSerialFilter(SerialFilter.newBuilder().setPattern(SerialFilters.pattern(config.serialFilter())))
             .setBlobDir(dir.toString())
             .build();
     b = Capture.withFiles(b, capture, dir, s.workerId);

@@ -1,6 +1,7 @@
 package io.procpool.internal.worker;
 
 import io.grpc.ManagedChannel;
+import io.procpool.internal.codec.SerialFilters;
 import io.procpool.internal.codec.ValueCodec;
 import io.procpool.internal.supervisor.LaunchedWorker;
 import io.procpool.proto.v1.Bootstrap;
@@ -33,7 +34,7 @@ public final class InJvmWorker implements LaunchedWorker {
             channel,
             StatusFile.open(Path.of(bootstrap.getStatusFile())),
             new ValueCodec(
-                ValueCodec.createFilter(bootstrap.getSerialFilter().getPattern()),
+                SerialFilters.filter(bootstrap.getSerialFilter().getPattern()),
                 bootstrap.getBlobDir().isEmpty() ? null : Path.of(bootstrap.getBlobDir())),
             () -> ProcessHandle.current().pid(),
             loader,

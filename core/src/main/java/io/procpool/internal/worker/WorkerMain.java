@@ -2,6 +2,7 @@ package io.procpool.internal.worker;
 
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.procpool.internal.codec.SerialFilters;
 import io.procpool.internal.codec.ValueCodec;
 import io.procpool.proto.v1.Bootstrap;
 import io.procpool.proto.v1.Heartbeat;
@@ -64,7 +65,7 @@ public final class WorkerMain {
             channel,
             status,
             new ValueCodec(
-                ValueCodec.createFilter(bootstrap.getSerialFilter().getPattern()),
+                SerialFilters.filter(bootstrap.getSerialFilter().getPattern()),
                 bootstrap.getBlobDir().isEmpty() ? null : Path.of(bootstrap.getBlobDir())),
             () -> ProcessHandle.current().pid(),
             ClassLoader.getSystemClassLoader(),

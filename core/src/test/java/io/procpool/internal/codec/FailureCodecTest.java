@@ -9,7 +9,7 @@ import io.procpool.proto.v1.Failure;
 import org.junit.jupiter.api.Test;
 
 class FailureCodecTest {
-  private final ValueCodec codec = new ValueCodec(ValueCodec.createFilter("maxdepth=100"));
+  private final ValueCodec codec = new ValueCodec(SerialFilters.filter("maxdepth=100"));
 
   static final class Unserializable extends RuntimeException {
     private static final long serialVersionUID = 1L;

@@ -2,18 +2,23 @@ package io.procpool.internal.codec;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.procpool.proto.v1.Heartbeat;
 import io.procpool.proto.v1.Value;
 import java.io.Serializable;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class ValueCodecTest {
-  private final ValueCodec codec = new ValueCodec(ValueCodec.createFilter("maxdepth=20;maxarray=1000"));
+  private final ValueCodec codec = new ValueCodec(SerialFilters.filter("maxdepth=20;maxarray=1000"));
   private final ClassLoader loader = getClass().getClassLoader();
 
   record Box(Object value) implements Serializable {}
@@ -58,7 +63,7 @@ class ValueCodecTest {
   void decode_overFilterLimits_isRejected() throws Exception {
     Value big = codec.encode(new Box(new int[5000]));
     ValueCodec.CodecException e = assertThrows(ValueCodec.CodecException.class, () -> codec.decode(big, loader));
-    assertTrue(e.getMessage().contains("could not be read") || e.getMessage().contains("cannot be deserialized"), e.getMessage());
+    assertTrue(e.getMessage().startsWith("value rejected by the serialization filter"), e.getMessage());
     Object deep = null;
     for (int i = 0; i < 100; i++) {
       List<Object> l = new ArrayList<>();
@@ -71,7 +76,7 @@ class ValueCodecTest {
 
   @Test
   void decode_classPatternDenied_isRejected() throws Exception {
-    ValueCodec strict = new ValueCodec(ValueCodec.createFilter("!" + Box.class.getName()));
+    ValueCodec strict = new ValueCodec(SerialFilters.filter("!" + Box.class.getName()));
     Value v = strict.encode(new Box(1));
     assertThrows(ValueCodec.CodecException.class, () -> strict.decode(v, loader));
   }
@@ -110,5 +115,68 @@ class ValueCodecTest {
     Value v = codec.encode(s);
     assertEquals(Value.KindCase.JAVA, v.getKindCase());
     assertEquals(s, codec.decode(v, loader));
+  }
+
+  /** Throws when read, as a value can that is fine where it was made. */
+  static final class ThrowsOnRead implements Serializable {
+    private static final long serialVersionUID = 1L;
+    final Box inner = new Box("read before the throw");
+
+    private void readObject(java.io.ObjectInputStream in) throws java.io.IOException, ClassNotFoundException {
+      in.defaultReadObject();
+      throw new IllegalStateException("refuses to be read");
+    }
+  }
+
+  @Test
+  void decodeFailure_readObjectThrows_messageNamesTheClass() throws Exception {
+    // Regression: the message said only "Java-serialized value could not be read: ..." without the class.
+    Value v = codec.encode(new Box(new ThrowsOnRead()));
+    ValueCodec.CodecException e = assertThrows(ValueCodec.CodecException.class, () -> codec.decode(v, loader));
+    assertEquals(
+        "class " + ThrowsOnRead.class.getName() + " (in a value of class " + Box.class.getName()
+            + ") could not be deserialized: java.lang.IllegalStateException: refuses to be read",
+        e.getMessage());
+  }
+
+  @Test
+  void decodeFailure_filterRejects_messageNamesTheClassAndFilter() throws Exception {
+    Value v = codec.encode(new Box(new int[5000]));
+    ValueCodec.CodecException e = assertThrows(ValueCodec.CodecException.class, () -> codec.decode(v, loader));
+    // The filter's description may add a JVM-wide filter that another test in this JVM installed.
+    assertTrue(
+        e.getMessage().startsWith("value rejected by the serialization filter \"maxdepth=20;maxarray=1000"),
+        e.getMessage());
+    assertTrue(e.getMessage().contains(" at class int[], array length 5000, depth 2,"), e.getMessage());
+    assertTrue(e.getMessage().endsWith("(in a value of class " + Box.class.getName() + ")"), e.getMessage());
+  }
+
+  /** Not a protobuf message; records whether its static initializer ran. */
+  static final class NotAMessage {
+    static final java.util.concurrent.atomic.AtomicBoolean INITIALIZED = Flag.INITIALIZED;
+
+    static {
+      Flag.INITIALIZED.set(true);
+    }
+  }
+
+  static final class Flag {
+    static final java.util.concurrent.atomic.AtomicBoolean INITIALIZED = new java.util.concurrent.atomic.AtomicBoolean();
+  }
+
+  @Test
+  void protoClassNamedByPeer_notAMessage_refusedWithoutInitializingIt() {
+    // Regression: decoding called Class.forName(name, true, ...) on any name the other side sent,
+    // running that class's static initializer before finding it was no protobuf message.
+    Value v =
+        Value.newBuilder()
+            .setProto(io.procpool.proto.v1.ProtoValue.newBuilder().setJavaClass(NotAMessage.class.getName()))
+            .build();
+    ValueCodec.CodecException e = assertThrows(ValueCodec.CodecException.class, () -> codec.decode(v, loader));
+    assertEquals(
+        "class " + NotAMessage.class.getName()
+            + " was sent as a protobuf message, but it does not implement com.google.protobuf.Message",
+        e.getMessage());
+    assertFalse(Flag.INITIALIZED.get(), "the named class must not be initialized");
   }
 }
