@@ -14,13 +14,18 @@ import java.io.NotSerializableException;
 import java.io.ObjectInputFilter;
 import java.io.ObjectOutputStream;
 import java.io.Serializable;
+import java.nio.ByteBuffer;
+import java.nio.channels.SeekableByteChannel;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.regex.Pattern;
 
 /**
  * Turns Java values into {@link Value} messages and back, choosing the most compact encoding for each type:
@@ -43,6 +48,10 @@ public final class ValueCodec {
 
   private static final Value NULL = Value.newBuilder().setNull(true).build();
   private static final ConcurrentHashMap<String, Parser<?>> PARSERS = new ConcurrentHashMap<>();
+  /** Exactly the names {@link #writeBlob} makes: "blob-" and a UUID in {@link UUID#toString} form. */
+  private static final Pattern BLOB_NAME =
+      Pattern.compile("blob-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
+
   /** Arrays at least this long travel as files when the codec has a blob directory. */
   public static final int BLOB_THRESHOLD = 256 << 10;
 
@@ -60,9 +69,41 @@ public final class ValueCodec {
     this.blobDir = blobDir;
   }
 
-  /** The file behind a blob value, or null if {@code v} is not one. */
+  /**
+   * The file behind a blob value, for deleting it once read; null if {@code v} is not a blob or names
+   * no file this codec could have written (see {@link #blobFile}), so that a name from the other side
+   * can never make the caller delete anything else.
+   */
   public Path blobPath(Value v) {
-    return v.getKindCase() == Value.KindCase.BLOB && blobDir != null ? blobDir.resolve(v.getBlob().getName()) : null;
+    if (v.getKindCase() != Value.KindCase.BLOB || blobDir == null) {
+      return null;
+    }
+    try {
+      return blobFile(v.getBlob().getName());
+    } catch (CodecException e) {
+      return null;
+    }
+  }
+
+  /**
+   * Where blob {@code name} lives, after checking that the name is one {@link #writeBlob} makes ({@code
+   * blob-} and a random UUID, nothing else) and resolves to an entry directly inside the blob directory.
+   * The name comes from the other side: without these checks "../x" or an absolute path would reach any
+   * file this process can read or delete.
+   */
+  Path blobFile(String name) throws CodecException {
+    if (!BLOB_NAME.matcher(name).matches()) {
+      throw new CodecException(
+          "blob name \"" + (name.length() > 80 ? name.substring(0, 80) + "..." : name)
+              + "\" is not one this pool writes (blob-<uuid>); nothing was read or deleted",
+          null);
+    }
+    Path dir = blobDir.toAbsolutePath().normalize();
+    Path file = dir.resolve(name).normalize();
+    if (!dir.equals(file.getParent())) {
+      throw new CodecException("blob " + name + " resolves to " + file + ", outside " + dir, null);
+    }
+    return file;
   }
 
   public ObjectInputFilter filter() {
@@ -156,16 +197,39 @@ public final class ValueCodec {
     return Blob.newBuilder().setName(name).setLength(bytes.length).build();
   }
 
+  /**
+   * Reads a blob written by the other side. Links are not followed (a link planted in the directory
+   * must not make this side read a file elsewhere), the entry must be a regular file, and its size must be
+   * the length the message announced, checked before anything is allocated.
+   */
   private byte[] readBlob(Blob blob) throws CodecException {
-    if (blobDir == null || blob.getName().contains("/") || !blob.getName().startsWith("blob-")) {
-      throw new CodecException("blob " + blob.getName() + " cannot be read on this side", null);
+    if (blobDir == null) {
+      throw new CodecException("blob " + blob.getName() + " cannot be read on this side: it has no blob directory", null);
     }
+    Path file = blobFile(blob.getName());
     try {
-      byte[] bytes = Files.readAllBytes(blobDir.resolve(blob.getName()));
-      if (bytes.length != blob.getLength()) {
+      BasicFileAttributes attrs = Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+      if (!attrs.isRegularFile()) {
         throw new CodecException(
-            "blob " + blob.getName() + " has " + bytes.length + " bytes, but " + blob.getLength() + " were sent",
+            "blob " + blob.getName() + " is not a regular file (a link, directory or device); it was not read",
             null);
+      }
+      if (attrs.size() != blob.getLength() || blob.getLength() > Integer.MAX_VALUE - 8) {
+        throw new CodecException(
+            "blob " + blob.getName() + " has " + attrs.size() + " bytes, but " + blob.getLength() + " were sent",
+            null);
+      }
+      byte[] bytes = new byte[(int) blob.getLength()];
+      try (SeekableByteChannel ch = Files.newByteChannel(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
+        ByteBuffer buf = ByteBuffer.wrap(bytes);
+        while (buf.hasRemaining() && ch.read(buf) >= 0) {
+          // Reads until full or end of file.
+        }
+        if (buf.hasRemaining() || ch.read(ByteBuffer.allocate(1)) >= 0) {
+          throw new CodecException(
+              "blob " + blob.getName() + " changed size while read; " + blob.getLength() + " bytes were sent",
+              null);
+        }
       }
       return bytes;
     } catch (IOException e) {

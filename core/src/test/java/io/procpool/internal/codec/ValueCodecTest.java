@@ -179,4 +179,58 @@ class ValueCodecTest {
         e.getMessage());
     assertFalse(Flag.INITIALIZED.get(), "the named class must not be initialized");
   }
+
+  private static Value blob(String name, long length) {
+    return Value.newBuilder().setBlob(io.procpool.proto.v1.Blob.newBuilder().setName(name).setLength(length)).build();
+  }
+
+  @Test
+  void blob_largeByteArray_roundTripsThroughAFile(@TempDir Path dir) throws Exception {
+    ValueCodec files = new ValueCodec(SerialFilters.filter(SerialFilters.DEFAULTS), dir);
+    byte[] big = new byte[ValueCodec.BLOB_THRESHOLD + 1];
+    big[big.length - 1] = 7;
+    Value v = files.encode(big);
+    assertEquals(Value.KindCase.BLOB, v.getKindCase());
+    assertArrayEquals(big, (byte[]) files.decode(v, loader));
+    assertEquals(dir.resolve(v.getBlob().getName()), files.blobPath(v));
+  }
+
+  @Test
+  void blobName_pathOutsidePoolDirectory_failsAndDeletesNothing(@TempDir Path tmp) throws Exception {
+    // Regression: a blob name from the other side was resolved unchecked, and the parent deleted the
+    // file it named: "../x" or an absolute path reached any file the parent could delete.
+    Path dir = Files.createDirectory(tmp.resolve("pool"));
+    Path victim = Files.write(tmp.resolve("victim"), new byte[] {1, 2, 3});
+    ValueCodec files = new ValueCodec(SerialFilters.filter(SerialFilters.DEFAULTS), dir);
+    for (String name : new String[] {"../victim", victim.toString(), "blob-../../victim", "blob-x"}) {
+      Value v = blob(name, 3);
+      ValueCodec.CodecException e = assertThrows(ValueCodec.CodecException.class, () -> files.decode(v, loader));
+      assertTrue(e.getMessage().contains("is not one this pool writes (blob-<uuid>)"), e.getMessage());
+      assertNull(files.blobPath(v), "blobPath of " + name + " must not name a file to delete");
+    }
+    assertArrayEquals(new byte[] {1, 2, 3}, Files.readAllBytes(victim));
+  }
+
+  @Test
+  void blobName_symbolicLinkInPoolDirectory_notFollowed(@TempDir Path tmp) throws Exception {
+    // Regression: blob reads followed links, so a link planted in the pool's directory read any file.
+    Path dir = Files.createDirectory(tmp.resolve("pool"));
+    Path secret = Files.write(tmp.resolve("secret"), new byte[] {4, 5, 6});
+    String name = "blob-" + java.util.UUID.randomUUID();
+    Files.createSymbolicLink(dir.resolve(name), secret);
+    ValueCodec files = new ValueCodec(SerialFilters.filter(SerialFilters.DEFAULTS), dir);
+    ValueCodec.CodecException e =
+        assertThrows(ValueCodec.CodecException.class, () -> files.decode(blob(name, 3), loader));
+    assertEquals("blob " + name + " is not a regular file (a link, directory or device); it was not read", e.getMessage());
+  }
+
+  @Test
+  void blob_lengthDiffersFromFile_failsBeforeReading(@TempDir Path dir) throws Exception {
+    String name = "blob-" + java.util.UUID.randomUUID();
+    Files.write(dir.resolve(name), new byte[10]);
+    ValueCodec files = new ValueCodec(SerialFilters.filter(SerialFilters.DEFAULTS), dir);
+    ValueCodec.CodecException e =
+        assertThrows(ValueCodec.CodecException.class, () -> files.decode(blob(name, 1L << 40), loader));
+    assertEquals("blob " + name + " has 10 bytes, but 1099511627776 were sent", e.getMessage());
+  }
 }
