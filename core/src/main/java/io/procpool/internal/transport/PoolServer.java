@@ -11,7 +11,8 @@ import java.net.InetSocketAddress;
 /**
  * The pool's gRPC server. It binds to the loopback address only (never a wildcard or public interface),
  * on a port the kernel picks, and runs callbacks on the transport threads (direct executor): every
- * handler in this package only queues work or completes futures.
+ * handler in this package only queues work or completes futures. Each connection must open with the
+ * pool's secret ({@link Handshake}) before gRPC reads anything from it.
  */
 public final class PoolServer implements AutoCloseable {
   private final Server server;
@@ -22,11 +23,21 @@ public final class PoolServer implements AutoCloseable {
     this.target = target;
   }
 
-  /** A loopback TCP server. */
-  public static PoolServer startLoopback(BindableService service) throws IOException {
+  /** A loopback TCP server that admits only connections that open with {@code service}'s secret. */
+  public static PoolServer startLoopback(WorkerService service) throws IOException {
+    return startLoopback(service, Handshake.Limits.DEFAULT);
+  }
+
+  /**
+   * A loopback TCP server with the given handshake limits. The inbound message limit is unbounded
+   * because only a peer that sent the secret gets as far as gRPC (see {@link Handshake}).
+   */
+  static PoolServer startLoopback(WorkerService service, Handshake.Limits limits) throws IOException {
     InetAddress loopback = InetAddress.getLoopbackAddress();
     Server s =
-        NettyServerBuilder.forAddress(new InetSocketAddress(loopback, 0))
+        NettyServerBuilder.forAddress(
+                new InetSocketAddress(loopback, 0),
+                Handshake.server(service.secret(), limits, service.refusals()))
             .directExecutor()
             .addService(service)
             .maxInboundMessageSize(Integer.MAX_VALUE)

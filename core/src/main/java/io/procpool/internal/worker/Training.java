@@ -46,7 +46,7 @@ public final class Training {
     @Override
     public LaunchedWorker launch(Bootstrap bootstrap) throws java.io.IOException {
       InJvmWorker w =
-          InJvmWorker.start(bootstrap, WorkerMain.channel(bootstrap.getTarget()), ClassLoader.getSystemClassLoader());
+          InJvmWorker.start(bootstrap, WorkerMain.channel(bootstrap), ClassLoader.getSystemClassLoader());
       return w;
     }
   }
