@@ -29,8 +29,8 @@ import java.util.stream.Stream;
  * and {@code ProcessPoolExecutor}.
  *
  * <p>{@link #builder()}{@code ...build()} starts the workers, each a direct child process of this JVM
- * connected back to it by a gRPC stream on loopback. Tasks are queued, sent to workers a few at a time,
- * and run one at a time per worker; their results complete {@link ListenableFuture}s.
+ * connected back to it by a gRPC stream over a Unix socket or loopback. Tasks are queued, sent to workers
+ * a few at a time, and run one at a time per worker; their results complete {@link ListenableFuture}s.
  *
  * <p>What callers may rely on:
  *
@@ -341,9 +341,9 @@ public final class Pool implements AutoCloseable {
     return core.toString();
   }
 
-  /** The address of the pool's gRPC server (loopback), or null in process; for tests. */
-  java.net.InetSocketAddress serverAddress() {
-    return core.server().address();
+  /** The address of the pool's gRPC server (a Unix socket or loopback TCP), or null in process; for tests. */
+  java.net.SocketAddress serverAddress() {
+    return core.server().socketAddress();
   }
 
   /**

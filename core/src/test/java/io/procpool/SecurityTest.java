@@ -10,6 +10,9 @@ import com.google.protobuf.ByteString;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollDomainSocketChannel;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollEventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress;
 import io.grpc.stub.StreamObserver;
 import io.procpool.proto.v1.Hello;
 import io.procpool.proto.v1.ParentMessage;
@@ -24,6 +27,10 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.NetworkInterface;
 import java.net.Socket;
+import java.net.SocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -43,15 +50,22 @@ import org.junit.jupiter.api.Test;
  */
 class SecurityTest {
   static Pool pool;
+  static EpollEventLoopGroup STRANGER_GROUP;
 
   @BeforeAll
   static void start() {
     pool = Pool.builder().workers(1).build();
+    if (!(pool.serverAddress() instanceof InetSocketAddress)) {
+      STRANGER_GROUP = new EpollEventLoopGroup(1);
+    }
   }
 
   @AfterAll
   static void stop() {
     pool.close();
+    if (STRANGER_GROUP != null) {
+      STRANGER_GROUP.shutdownGracefully(0, 0, TimeUnit.SECONDS);
+    }
   }
 
   /** A stranger's stream: records what the parent sends and how the stream ends. */
@@ -75,9 +89,19 @@ class SecurityTest {
     }
   }
 
+  /** A plain gRPC channel to the pool's server, over whichever transport the pool serves on. */
   private static ManagedChannel channel() {
-    InetSocketAddress a = pool.serverAddress();
-    return NettyChannelBuilder.forAddress(a.getHostString(), a.getPort()).usePlaintext().build();
+    SocketAddress a = pool.serverAddress();
+    if (a instanceof InetSocketAddress i) {
+      return NettyChannelBuilder.forAddress(i.getHostString(), i.getPort()).usePlaintext().build();
+    }
+    return NettyChannelBuilder.forAddress(a)
+        .channelType(EpollDomainSocketChannel.class, DomainSocketAddress.class)
+        .withOption(io.grpc.netty.shaded.io.netty.channel.ChannelOption.SO_KEEPALIVE, null)
+        .eventLoopGroup(STRANGER_GROUP)
+        .overrideAuthority("localhost")
+        .usePlaintext()
+        .build();
   }
 
   private static Status connectWith(WorkerMessage... messages) throws Exception {
@@ -109,8 +133,17 @@ class SecurityTest {
   }
 
   @Test
-  void server_boundToLoopbackOnly() {
-    assertTrue(pool.serverAddress().getAddress().isLoopbackAddress(), pool.serverAddress().toString());
+  void server_reachableOnlyFromThisMachineAndUser() throws Exception {
+    SocketAddress a = pool.serverAddress();
+    if (a instanceof InetSocketAddress i) {
+      assertTrue(i.getAddress().isLoopbackAddress(), a.toString());
+    } else {
+      Path socket = Path.of(((DomainSocketAddress) a).path());
+      assertEquals(
+          "rwx------",
+          PosixFilePermissions.toString(Files.getPosixFilePermissions(socket.getParent())),
+          "permissions of the directory of " + socket);
+    }
   }
 
   @Test
@@ -124,11 +157,15 @@ class SecurityTest {
       }
     }
     Assumptions.assumeFalse(external.isEmpty(), "this machine has no non-loopback IPv4 address");
+    Assumptions.assumeTrue(
+        pool.serverAddress() instanceof InetSocketAddress,
+        "the pool serves on a Unix domain socket, with no port (PoolServerTest checks the TCP fallback)");
+    int port = ((InetSocketAddress) pool.serverAddress()).getPort();
     for (InetAddress a : external) {
       try (Socket s = new Socket()) {
         assertThrows(
             ConnectException.class,
-            () -> s.connect(new InetSocketAddress(a, pool.serverAddress().getPort()), 2_000),
+            () -> s.connect(new InetSocketAddress(a, port), 2_000),
             "the pool's port must not accept connections on " + a);
       }
     }

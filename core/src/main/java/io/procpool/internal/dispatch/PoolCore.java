@@ -199,7 +199,7 @@ public final class PoolCore implements WorkerService.Acceptor {
       this.server =
           launcher.inProcess()
               ? PoolServer.startInProcess(service, name)
-              : PoolServer.startLoopback(service);
+              : PoolServer.startLocal(service, dir);
     } catch (IOException | RuntimeException e) {
       timer.shutdownNow();
       deleteDir();

@@ -10,11 +10,15 @@ import io.grpc.netty.shaded.io.grpc.netty.InternalProtocolNegotiators;
 import io.grpc.netty.shaded.io.grpc.netty.ProtocolNegotiationEvent;
 import io.grpc.netty.shaded.io.netty.buffer.ByteBuf;
 import io.grpc.netty.shaded.io.netty.buffer.Unpooled;
+import io.grpc.netty.shaded.io.netty.channel.Channel;
 import io.grpc.netty.shaded.io.netty.channel.ChannelHandler;
 import io.grpc.netty.shaded.io.netty.channel.ChannelHandlerContext;
 import io.grpc.netty.shaded.io.netty.channel.ChannelInboundHandlerAdapter;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollDomainSocketChannel;
+import io.grpc.netty.shaded.io.netty.channel.unix.PeerCredentials;
 import io.grpc.netty.shaded.io.netty.util.AsciiString;
 import io.grpc.netty.shaded.io.netty.util.ReferenceCountUtil;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.concurrent.ScheduledFuture;
@@ -276,8 +280,24 @@ public final class Handshake {
       }
       refused = true;
       release();
-      refusals.refused("connection from " + ctx.channel().remoteAddress(), reason);
+      refusals.refused(peer(ctx.channel()), reason);
       ctx.close();
+    }
+
+    /**
+     * Who is connecting: the address of a TCP peer; the process and user of a Unix-socket peer, whose
+     * address is empty.
+     */
+    private static String peer(Channel ch) {
+      if (ch instanceof EpollDomainSocketChannel uds) {
+        try {
+          PeerCredentials c = uds.peerCredentials();
+          return "connection from pid " + c.pid() + " (uid " + c.uid() + ")";
+        } catch (IOException | RuntimeException e) {
+          return "connection on " + uds.localAddress();
+        }
+      }
+      return "connection from " + ch.remoteAddress();
     }
 
     /** This connection no longer waits to authenticate (it did, failed or closed). */

@@ -13,7 +13,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * A worker that runs as threads of this JVM over a given channel: the class-data-sharing training run
- * uses it over loopback TCP, tests over gRPC's in-process transport. "Killing" it closes its channel and
+ * uses it over the pool's real transport, tests over gRPC's in-process transport. "Killing" it closes its channel and
  * reports 137, as SIGKILL would.
  */
 public final class InJvmWorker implements LaunchedWorker {

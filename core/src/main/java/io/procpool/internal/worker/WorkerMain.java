@@ -1,9 +1,8 @@
 package io.procpool.internal.worker;
 
 import io.grpc.ManagedChannel;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.procpool.internal.codec.SerialFilters;
-import io.procpool.internal.transport.Handshake;
+import io.procpool.internal.transport.PoolServer;
 import io.procpool.internal.codec.ValueCodec;
 import io.procpool.proto.v1.Bootstrap;
 import io.procpool.proto.v1.Heartbeat;
@@ -87,13 +86,13 @@ public final class WorkerMain {
   }
 
   /**
-   * The channel to the parent: plaintext (loopback only) after a handshake that sends the pool's secret
-   * ({@link Handshake}; the stream is then authenticated again by its Hello), callbacks on the transport
+   * The channel to the parent: plaintext (a Unix socket or loopback only) after a handshake that sends the
+   * pool's secret (the stream is then authenticated again by its Hello), callbacks on the transport
    * thread (the runtime only queues work there), no message size limit (large values are the pool's
    * business), and an 8 MiB flow-control window for bulk results.
    */
   static ManagedChannel channel(Bootstrap bootstrap) {
-    return NettyChannelBuilder.forTarget(bootstrap.getTarget(), Handshake.client(bootstrap.getSecret().toByteArray()))
+    return PoolServer.channelBuilder(bootstrap.getTarget(), bootstrap.getSecret().toByteArray())
         .directExecutor()
         .maxInboundMessageSize(Integer.MAX_VALUE)
         .flowControlWindow(8 << 20)

@@ -7,6 +7,7 @@ import com.google.protobuf.ByteString;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.netty.channel.epoll.Epoll;
 import io.grpc.stub.StreamObserver;
 import io.procpool.Conditions;
 import io.procpool.internal.worker.WorkerRuntime;
@@ -23,6 +24,7 @@ import java.lang.System.Logger.Level;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -33,7 +35,9 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The connection handshake over real loopback TCP, in this JVM: no worker process. Each test starts its
@@ -51,8 +55,12 @@ class PoolServerTest {
   private ManagedChannel channel;
 
   private PoolServer start(Handshake.Limits limits) throws IOException {
-    WorkerService service =
-        new WorkerService(
+    server = PoolServer.startLoopback(service(), limits);
+    return server;
+  }
+
+  private WorkerService service() {
+    return new WorkerService(
             ByteString.copyFrom(SECRET),
             (hello, out) -> {
               acceptorCalls.incrementAndGet();
@@ -69,8 +77,6 @@ class PoolServerTest {
             timer,
             10_000,
             log);
-    server = PoolServer.startLoopback(service, limits);
-    return server;
   }
 
   @AfterEach
@@ -253,5 +259,37 @@ class PoolServerTest {
             return false;
           }
         });
+  }
+
+  @Test
+  void loopbackServer_boundToLoopbackOnly() throws Exception {
+    start(Handshake.Limits.DEFAULT);
+    assertTrue(server.address().getAddress().isLoopbackAddress(), server.address().toString());
+    assertEquals(server.address(), server.socketAddress());
+  }
+
+  @Test
+  void unixServer_handshakeRequired_workerAcceptedStrangerRefused(@TempDir Path dir) throws Exception {
+    Assumptions.assumeTrue(Epoll.isAvailable(), "no native epoll transport on this platform");
+    WorkerService service = service();
+    server = PoolServer.startUnix(service, dir.resolve("grpc.sock"), Handshake.Limits.DEFAULT);
+    assertEquals("unix:" + dir.resolve("grpc.sock"), server.target());
+    assertEquals(null, server.address());
+    channel = PoolServer.channelBuilder(server.target(), SECRET).build();
+    WorkerMessage ready = WorkerMessage.newBuilder().setReady(Ready.getDefaultInstance()).build();
+    connect(channel, hello(), ready);
+    Conditions.await("the Ready message", Duration.ofSeconds(10), () -> !delivered.isEmpty());
+    assertEquals(List.of(ready), delivered);
+    ManagedChannel stranger = PoolServer.channelBuilder(server.target(), new byte[SECRET.length]).build();
+    try {
+      Status s = connect(stranger, hello()).get(30, TimeUnit.SECONDS);
+      assertEquals(Status.Code.UNAVAILABLE, s.getCode(), s.toString());
+    } finally {
+      stranger.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    }
+    assertEquals(1, acceptorCalls.get());
+    Conditions.await(
+        "a WARNING for the wrong secret naming the peer process", Duration.ofSeconds(10),
+        () -> log.count(Level.WARNING, "connection from pid " + ProcessHandle.current().pid() + " (uid ") == 1);
   }
 }
