@@ -214,7 +214,11 @@ public final class ValueCodec {
             "blob " + blob.getName() + " is not a regular file (a link, directory or device); it was not read",
             null);
       }
-      if (attrs.size() != blob.getLength() || blob.getLength() > Integer.MAX_VALUE - 8) {
+      if (blob.getLength() > Integer.MAX_VALUE - 8) {
+        throw new CodecException(
+            "blob " + blob.getName() + " announces " + blob.getLength() + " bytes, more than a byte[] holds", null);
+      }
+      if (attrs.size() != blob.getLength()) {
         throw new CodecException(
             "blob " + blob.getName() + " has " + attrs.size() + " bytes, but " + blob.getLength() + " were sent",
             null);

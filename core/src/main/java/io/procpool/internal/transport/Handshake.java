@@ -324,7 +324,11 @@ public final class Handshake {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-      refuse(ctx, "connection failed before the handshake: " + cause);
+      if (authenticated) {
+        ctx.fireExceptionCaught(cause); // Between the handshake and gRPC's start: gRPC's to handle.
+      } else {
+        refuse(ctx, "connection failed before the handshake: " + cause);
+      }
     }
   }
 }
