@@ -29,8 +29,8 @@ import java.util.stream.Stream;
  * and {@code ProcessPoolExecutor}.
  *
  * <p>{@link #builder()}{@code ...build()} starts the workers, each a direct child process of this JVM
- * connected back to it by a gRPC stream on loopback. Tasks are queued, sent to workers a few at a time,
- * and run one at a time per worker; their results complete {@link ListenableFuture}s.
+ * connected back to it by a gRPC stream over a Unix socket or loopback. Tasks are queued, sent to workers
+ * a few at a time, and run one at a time per worker; their results complete {@link ListenableFuture}s.
  *
  * <p>What callers may rely on:
  *
@@ -357,9 +357,9 @@ public final class Pool implements AutoCloseable {
     return core.toString();
   }
 
-  /** The address of the pool's gRPC server (loopback), or null in process; for tests. */
-  java.net.InetSocketAddress serverAddress() {
-    return core.server().address();
+  /** The address of the pool's gRPC server (a Unix socket or loopback TCP), or null in process; for tests. */
+  java.net.SocketAddress serverAddress() {
+    return core.server().socketAddress();
   }
 
   /**
@@ -564,12 +564,20 @@ public final class Pool implements AutoCloseable {
     }
 
     /**
-     * Extra {@link java.io.ObjectInputFilter} patterns (e.g. {@code "!com.example.Unsafe;com.example.**"})
-     * applied, in both the parent and the workers, before the default resource limits to every value that
-     * travels by Java serialization. Default: only the limits.
+     * An {@link java.io.ObjectInputFilter} pattern (e.g. {@code "!com.example.Unsafe;com.example.**"} or
+     * {@code "maxarray=1000"}) applied, in both the parent and the workers, to every task, input, result
+     * and exception that travels by Java serialization. Your pattern decides first; then, for each limit
+     * you did not set, the default applies: {@code maxdepth=1000}, {@code maxrefs=10000000}, {@code
+     * maxarray=67108864} (64 Mi elements) and {@code maxbytes=268435456} (256 MiB per value). A limit you
+     * set is never loosened by these defaults; raise one by setting it (e.g. {@code "maxbytes=1073741824"}).
+     * A bare {@code byte[]} input or result is not Java-serialized (large ones travel as files), so it meets
+     * none of these limits. A JVM-wide filter ({@code jdk.serialFilter}) still applies on top: a value
+     * either filter rejects fails its task with a {@link TaskCodecException} naming the rejected class.
+     * Default: the limits only.
      *
      * @param pattern an ObjectInputFilter pattern
      * @return this builder
+     * @throws IllegalArgumentException if the pattern is malformed
      */
     public Builder serialFilter(String pattern) {
       requireNonNull(pattern, "serialFilter");

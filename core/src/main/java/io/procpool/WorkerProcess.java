@@ -2,6 +2,7 @@ package io.procpool;
 
 import static java.util.Objects.requireNonNull;
 
+import io.procpool.internal.codec.SerialFilters;
 import io.procpool.internal.codec.ValueCodec;
 import io.procpool.internal.supervisor.JvmCommand;
 import java.io.DataOutputStream;
@@ -32,9 +33,6 @@ import java.util.concurrent.TimeUnit;
  * exits by itself within a few seconds. This class is thread-safe.
  */
 public final class WorkerProcess {
-  /** Default ObjectInputFilter limits for the target and its argument. */
-  private static final String FILTER = "maxdepth=1000;maxrefs=50000000";
-
   /**
    * What a {@link WorkerProcess} runs. Lambdas and method references targeting it are serializable; a
    * method that returns a value fits too (the value is discarded).
@@ -98,7 +96,7 @@ public final class WorkerProcess {
           DataOutputStream out = new DataOutputStream(stdin);
           out.writeInt(payload.length);
           out.write(payload);
-          byte[] filter = FILTER.getBytes(StandardCharsets.UTF_8);
+          byte[] filter = SerialFilters.DEFAULTS.getBytes(StandardCharsets.UTF_8);
           out.writeInt(filter.length);
           out.write(filter);
           out.flush();

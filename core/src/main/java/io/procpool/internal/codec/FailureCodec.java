@@ -1,6 +1,7 @@
 package io.procpool.internal.codec;
 
 import io.procpool.RemoteTaskException;
+import io.procpool.TaskCodecException;
 import io.procpool.proto.v1.Failure;
 import io.procpool.proto.v1.Frame;
 import java.util.IdentityHashMap;
@@ -73,9 +74,22 @@ public final class FailureCodec {
 
   /**
    * Re-creates the exception described by {@code failure}: the original when it deserializes with {@code
-   * loader}, else a {@link RemoteTaskException} with the remote frames.
+   * loader}, else a {@link RemoteTaskException} with the remote frames. A failure of a codec stage
+   * (decoding the task in the worker, encoding its result) is always a {@link TaskCodecException}, even
+   * when the worker's own could not be re-created here.
    */
   public static Throwable decode(Failure failure, ValueCodec codec, ClassLoader loader) {
+    Throwable t = decodeOne(failure, codec, loader);
+    boolean codecStage =
+        failure.getStage() == Failure.Stage.DECODE_TASK || failure.getStage() == Failure.Stage.ENCODE_RESULT;
+    if (codecStage && !(t instanceof TaskCodecException)) {
+      String message = failure.getMessage().isEmpty() ? failure.getClassName() : failure.getMessage();
+      return new TaskCodecException(message, t);
+    }
+    return t;
+  }
+
+  private static Throwable decodeOne(Failure failure, ValueCodec codec, ClassLoader loader) {
     if (!failure.getSerialized().isEmpty()) {
       try {
         Object o = codec.deserialize(failure.getSerialized(), loader);
@@ -87,7 +101,7 @@ public final class FailureCodec {
         // graph, an initializer that threw).
       }
     }
-    Throwable cause = failure.hasCause() ? decode(failure.getCause(), codec, loader) : null;
+    Throwable cause = failure.hasCause() ? decodeOne(failure.getCause(), codec, loader) : null;
     RemoteTaskException r =
         new RemoteTaskException(
             failure.getClassName(), failure.getMessage().isEmpty() ? null : failure.getMessage(), cause);

@@ -9,21 +9,23 @@ import io.procpool.proto.v1.Packed;
 import io.procpool.proto.v1.ProtoValue;
 import io.procpool.proto.v1.Value;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.InvalidClassException;
 import java.io.NotSerializableException;
 import java.io.ObjectInputFilter;
-import java.io.ObjectInputStream;
 import java.io.ObjectOutputStream;
-import java.io.ObjectStreamClass;
 import java.io.Serializable;
+import java.nio.ByteBuffer;
+import java.nio.channels.SeekableByteChannel;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.regex.Pattern;
 
 /**
  * Turns Java values into {@link Value} messages and back, choosing the most compact encoding for each type:
@@ -46,6 +48,9 @@ public final class ValueCodec {
 
   private static final Value NULL = Value.newBuilder().setNull(true).build();
   private static final ConcurrentHashMap<String, Parser<?>> PARSERS = new ConcurrentHashMap<>();
+  /** Exactly the names {@link #writeBlob} makes: "blob-" and a UUID in {@link UUID#toString} form. */
+  private static final Pattern BLOB_NAME =
+      Pattern.compile("blob-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
 
   /** Arrays at least this long travel as files when the codec has a blob directory. */
   public static final int BLOB_THRESHOLD = 256 << 10;
@@ -64,9 +69,41 @@ public final class ValueCodec {
     this.blobDir = blobDir;
   }
 
-  /** The file behind a blob value, or null if {@code v} is not one. */
+  /**
+   * The file behind a blob value, for deleting it once read; null if {@code v} is not a blob or names
+   * no file this codec could have written (see {@link #blobFile}), so that a name from the other side
+   * can never make the caller delete anything else.
+   */
   public Path blobPath(Value v) {
-    return v.getKindCase() == Value.KindCase.BLOB && blobDir != null ? blobDir.resolve(v.getBlob().getName()) : null;
+    if (v.getKindCase() != Value.KindCase.BLOB || blobDir == null) {
+      return null;
+    }
+    try {
+      return blobFile(v.getBlob().getName());
+    } catch (CodecException e) {
+      return null;
+    }
+  }
+
+  /**
+   * Where blob {@code name} lives, after checking that the name is one {@link #writeBlob} makes ({@code
+   * blob-} and a random UUID, nothing else) and resolves to an entry directly inside the blob directory.
+   * The name comes from the other side: without these checks "../x" or an absolute path would reach any
+   * file this process can read or delete.
+   */
+  Path blobFile(String name) throws CodecException {
+    if (!BLOB_NAME.matcher(name).matches()) {
+      throw new CodecException(
+          "blob name \"" + (name.length() > 80 ? name.substring(0, 80) + "..." : name)
+              + "\" is not one this pool writes (blob-<uuid>); nothing was read or deleted",
+          null);
+    }
+    Path dir = blobDir.toAbsolutePath().normalize();
+    Path file = dir.resolve(name).normalize();
+    if (!dir.equals(file.getParent())) {
+      throw new CodecException("blob " + name + " resolves to " + file + ", outside " + dir, null);
+    }
+    return file;
   }
 
   public ObjectInputFilter filter() {
@@ -160,16 +197,43 @@ public final class ValueCodec {
     return Blob.newBuilder().setName(name).setLength(bytes.length).build();
   }
 
+  /**
+   * Reads a blob written by the other side. Links are not followed (a link planted in the directory
+   * must not make this side read a file elsewhere), the entry must be a regular file, and its size must be
+   * the length the message announced, checked before anything is allocated.
+   */
   private byte[] readBlob(Blob blob) throws CodecException {
-    if (blobDir == null || blob.getName().contains("/") || !blob.getName().startsWith("blob-")) {
-      throw new CodecException("blob " + blob.getName() + " cannot be read on this side", null);
+    if (blobDir == null) {
+      throw new CodecException("blob " + blob.getName() + " cannot be read on this side: it has no blob directory", null);
     }
+    Path file = blobFile(blob.getName());
     try {
-      byte[] bytes = Files.readAllBytes(blobDir.resolve(blob.getName()));
-      if (bytes.length != blob.getLength()) {
+      BasicFileAttributes attrs = Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+      if (!attrs.isRegularFile()) {
         throw new CodecException(
-            "blob " + blob.getName() + " has " + bytes.length + " bytes, but " + blob.getLength() + " were sent",
+            "blob " + blob.getName() + " is not a regular file (a link, directory or device); it was not read",
             null);
+      }
+      if (blob.getLength() > Integer.MAX_VALUE - 8) {
+        throw new CodecException(
+            "blob " + blob.getName() + " announces " + blob.getLength() + " bytes, more than a byte[] holds", null);
+      }
+      if (attrs.size() != blob.getLength()) {
+        throw new CodecException(
+            "blob " + blob.getName() + " has " + attrs.size() + " bytes, but " + blob.getLength() + " were sent",
+            null);
+      }
+      byte[] bytes = new byte[(int) blob.getLength()];
+      try (SeekableByteChannel ch = Files.newByteChannel(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
+        ByteBuffer buf = ByteBuffer.wrap(bytes);
+        while (buf.hasRemaining() && ch.read(buf) >= 0) {
+          // Reads until full or end of file.
+        }
+        if (buf.hasRemaining() || ch.read(ByteBuffer.allocate(1)) >= 0) {
+          throw new CodecException(
+              "blob " + blob.getName() + " changed size while read; " + blob.getLength() + " bytes were sent",
+              null);
+        }
       }
       return bytes;
     } catch (IOException e) {
@@ -284,63 +348,61 @@ public final class ValueCodec {
     return out.toByteString();
   }
 
-  /** Reads a Java-serialized object under this codec's filter. */
+  /**
+   * Reads a Java-serialized object under this codec's filter. A failure names the class concerned: the
+   * one whose readObject (or readResolve, readExternal, record constructor) threw, the one the filter
+   * rejected, or the one not found.
+   */
   public Object deserialize(ByteString bytes, ClassLoader loader) throws CodecException {
-    try (ObjectInputStream in = new LoaderObjectInputStream(bytes.newInput(), loader)) {
-      in.setObjectInputFilter(filter);
-      return in.readObject();
-    } catch (ClassNotFoundException e) {
-      throw new CodecException("class " + e.getMessage() + " was not found on this side", e);
-    } catch (InvalidClassException e) {
-      throw new CodecException(
-          "class " + e.classname + " cannot be deserialized: " + e.getMessage(), e);
+    ObjectReader in;
+    try {
+      in = new ObjectReader(bytes.newInput(), loader, filter);
     } catch (IOException | RuntimeException e) {
       throw new CodecException("Java-serialized value could not be read: " + e, e);
     }
+    try (in) {
+      return in.readObject();
+    } catch (ClassNotFoundException e) {
+      throw new CodecException("class " + e.getMessage() + " was not found on this side", e);
+    } catch (IOException | RuntimeException e) {
+      throw new CodecException(in.describeFailure(e, String.valueOf(filter)), e);
+    }
   }
 
+  /**
+   * Parses a protobuf value. The class name comes from the other side, so the class is loaded without
+   * being initialized and checked to be a {@link Message} before anything of it runs: a name of any
+   * other class must not run that class's static initializer here.
+   */
   private static Object parseProto(ProtoValue proto, ClassLoader loader) throws CodecException {
-    Parser<?> parser = PARSERS.get(proto.getJavaClass());
+    String name = proto.getJavaClass();
+    Parser<?> parser = PARSERS.get(name);
     if (parser == null) {
+      Class<?> c;
       try {
-        Class<?> c = Class.forName(proto.getJavaClass(), true, loader);
+        c = Class.forName(name, false, loader);
+      } catch (ClassNotFoundException | LinkageError e) {
+        throw new CodecException("protobuf class " + name + " could not be loaded on this side", e);
+      }
+      if (!Message.class.isAssignableFrom(c)) {
+        throw new CodecException(
+            "class " + name + " was sent as a protobuf message, but it does not implement "
+                + Message.class.getName(),
+            null);
+      }
+      try {
         Message defaultInstance = (Message) c.getMethod("getDefaultInstance").invoke(null);
         parser = defaultInstance.getParserForType();
-      } catch (ReflectiveOperationException | ClassCastException e) {
+      } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
         throw new CodecException(
-            "protobuf class " + proto.getJavaClass() + " could not be loaded on this side", e);
+            "protobuf class " + name + " could not be loaded on this side: " + e, e);
       }
-      PARSERS.putIfAbsent(proto.getJavaClass(), parser);
+      PARSERS.putIfAbsent(name, parser);
     }
     try {
       return parser.parseFrom(proto.getData());
     } catch (com.google.protobuf.InvalidProtocolBufferException e) {
-      throw new CodecException("protobuf message " + proto.getJavaClass() + " could not be parsed", e);
-    }
-  }
-
-  /** Builds the default filter: resource limits, then the user's class patterns. */
-  public static ObjectInputFilter createFilter(String pattern) {
-    return ObjectInputFilter.Config.createFilter(pattern);
-  }
-
-  /** Resolves classes with a given loader first, so that user classes load as they do in the caller. */
-  private static final class LoaderObjectInputStream extends ObjectInputStream {
-    private final ClassLoader loader;
-
-    LoaderObjectInputStream(InputStream in, ClassLoader loader) throws IOException {
-      super(in);
-      this.loader = loader;
-    }
-
-    @Override
-    protected Class<?> resolveClass(ObjectStreamClass desc)
-        throws IOException, ClassNotFoundException {
-      try {
-        return Class.forName(desc.getName(), false, loader);
-      } catch (ClassNotFoundException e) {
-        return super.resolveClass(desc);
-      }
+      throw new CodecException("protobuf message " + name + " could not be parsed", e);
     }
   }
 }

@@ -132,13 +132,9 @@ public final class Maps {
 
   /**
    * Ordered map; the returned future fails with the first chunk failure (and cancels the rest), and
-   * cancelling it cancels every chunk. An orderly shutdown waits for the whole map.
+   * cancelling it cancels every chunk. An orderly shutdown waits for the whole map. Reports to {@code
+   * listener} (may be null) as chunks complete.
    */
-  public static <I, O> ListenableFuture<List<O>> mapAsync(PoolCore core, Task<I, O> fn, List<I> inputs) {
-    return mapAsync(core, fn, inputs, null);
-  }
-
-  /** As above, reporting to {@code listener} (may be null) as chunks complete. */
   public static <I, O> ListenableFuture<List<O>> mapAsync(
       PoolCore core, Task<I, O> fn, List<I> inputs, ProgressListener listener) {
     TaskEncoder.Function f = core.encoder().function(fn, "task");
@@ -289,12 +285,10 @@ public final class Maps {
     }
   }
 
-  /** Lazy map: pulls from {@code inputs} only as results are consumed, with bounded read-ahead. */
-  public static <I, O> Stream<O> imap(PoolCore core, Task<I, O> fn, Iterable<I> inputs, boolean ordered) {
-    return imap(core, fn, inputs, ordered, null);
-  }
-
-  /** As above, reporting to {@code listener} (may be null) as chunks complete. */
+  /**
+   * Lazy map: pulls from {@code inputs} only as results are consumed, with bounded read-ahead. Reports
+   * to {@code listener} (may be null) as chunks complete.
+   */
   public static <I, O> Stream<O> imap(
       PoolCore core, Task<I, O> fn, Iterable<I> inputs, boolean ordered, ProgressListener listener) {
     TaskEncoder.Function f = core.encoder().function(fn, "task");

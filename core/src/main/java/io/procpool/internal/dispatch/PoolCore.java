@@ -7,6 +7,7 @@ import io.procpool.Task;
 import io.procpool.WorkerInfo;
 import io.procpool.WorkerStartException;
 import io.procpool.internal.codec.Payload;
+import io.procpool.internal.codec.SerialFilters;
 import io.procpool.internal.codec.TaskEncoder;
 import io.procpool.internal.codec.ValueCodec;
 import io.procpool.internal.transport.PoolServer;
@@ -89,7 +90,7 @@ public final class PoolCore {
         welcome.setInitializer(encoder.function(init, "initializer").bytes());
       }
       WorkerStreams streams =
-          new WorkerStreams(name, ctx, supervisor, intake::onResults, codec,
+          new WorkerStreams(name, log, ctx, supervisor, intake::onResults, codec,
               init == null ? PoolCore.class.getClassLoader() : init.getClass().getClassLoader(),
               System::nanoTime, welcome.build());
       PoolServer server =
@@ -113,7 +114,7 @@ public final class PoolCore {
         .setSecret(resources.secret)
         .setHeartbeatMillis((int) Math.min(Integer.MAX_VALUE, Watchdog.nanos(config.heartbeatInterval()) / 1_000_000))
         .setPoolName(name)
-        .setSerialFilter(SerialFilter.newBuilder().setPattern(PoolResources.filterPattern(config.serialFilter())))
+        .setSerialFilter(SerialFilter.newBuilder().setPattern(SerialFilters.pattern(config.serialFilter())))
         .setBlobDir(resources.dir.toString())
         .build();
   }

@@ -1,6 +1,7 @@
 package io.procpool.internal.dispatch;
 
 import com.google.protobuf.ByteString;
+import io.procpool.internal.codec.SerialFilters;
 import io.procpool.internal.codec.ValueCodec;
 import io.procpool.internal.supervisor.ClassDataSharing;
 import io.procpool.internal.supervisor.JvmLauncher;
@@ -29,9 +30,6 @@ import java.util.stream.Stream;
  * its gRPC server.
  */
 final class PoolResources {
-  static final String DEFAULT_SERIAL_FILTER =
-      "maxdepth=1000;maxrefs=50000000;maxarray=2147483639;maxbytes=9223372036854775807";
-
   final Path dir;
   final ByteString secret;
   final ValueCodec codec;
@@ -72,7 +70,7 @@ final class PoolResources {
       throw new UncheckedIOException("Cannot create the pool's private directory", e);
     }
     try {
-      ValueCodec codec = new ValueCodec(ValueCodec.createFilter(filterPattern(config.serialFilter())), dir);
+      ValueCodec codec = new ValueCodec(SerialFilters.filter(SerialFilters.pattern(config.serialFilter())), dir);
       WorkerLauncher launcher =
           config.launcher() != null
               ? config.launcher()
@@ -91,10 +89,6 @@ final class PoolResources {
     }
   }
 
-  static String filterPattern(String user) {
-    return user == null || user.isEmpty() ? DEFAULT_SERIAL_FILTER : user + ";" + DEFAULT_SERIAL_FILTER;
-  }
-
   private static Thread daemon(Runnable r, String name) {
     Thread t = new Thread(r, name);
     t.setDaemon(true);
@@ -103,7 +97,7 @@ final class PoolResources {
 
   PoolServer startServer(WorkerService service, boolean inProcess) throws IOException {
     server = inProcess ? PoolServer.startInProcess(service, dir.getFileName().toString())
-        : PoolServer.startLoopback(service);
+        : PoolServer.startLocal(service, dir);
     return server;
   }
 

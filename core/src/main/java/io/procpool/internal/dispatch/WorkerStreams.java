@@ -23,6 +23,7 @@ import java.util.function.LongSupplier;
  */
 final class WorkerStreams implements WorkerService.Acceptor {
   private final String name;
+  private final System.Logger log;
   private final CoreContext ctx;
   private final Supervisor supervisor;
   private final BiConsumer<Worker, List<TaskResult>> results;
@@ -32,9 +33,10 @@ final class WorkerStreams implements WorkerService.Acceptor {
   private final Welcome welcome;
 
   WorkerStreams(
-      String name, CoreContext ctx, Supervisor supervisor, BiConsumer<Worker, List<TaskResult>> results,
+      String name, System.Logger log, CoreContext ctx, Supervisor supervisor, BiConsumer<Worker, List<TaskResult>> results,
       ValueCodec codec, ClassLoader initializerLoader, LongSupplier clock, Welcome welcome) {
     this.name = name;
+    this.log = log;
     this.ctx = ctx;
     this.supervisor = supervisor;
     this.results = results;
@@ -63,6 +65,8 @@ final class WorkerStreams implements WorkerService.Acceptor {
           throw refusal("worker " + w.index + " is pid " + w.pid() + ", not pid " + hello.getPid());
         }
         w.helloPid = hello.getPid();
+        log.log(System.Logger.Level.DEBUG, "{0}: worker {1} (pid {2,number,#}, Java {3}) connected",
+            name, w.index, hello.getPid(), hello.getJavaVersion());
         w.moveTo(Worker.State.CONNECTED);
         w.lastHeardNanos = clock.getAsLong();
         c = new WorkerConnection(out, new Events(w));

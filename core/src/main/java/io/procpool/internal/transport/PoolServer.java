@@ -3,30 +3,132 @@ package io.procpool.internal.transport;
 import io.grpc.BindableService;
 import io.grpc.Server;
 import io.grpc.inprocess.InProcessServerBuilder;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.netty.shaded.io.netty.channel.ChannelOption;
+import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.epoll.Epoll;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollDomainSocketChannel;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollEventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollServerDomainSocketChannel;
+import io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress;
+import io.grpc.netty.shaded.io.netty.util.concurrent.DefaultThreadFactory;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
 
 /**
- * The pool's gRPC server. It binds to the loopback address only (never a wildcard or public interface),
- * on a port the kernel picks, and runs callbacks on the transport threads (direct executor): every
+ * The pool's gRPC server. It listens on a Unix domain socket inside the pool's private (0700) directory
+ * where the platform has them (Linux, through Netty's native epoll transport), so that no other user can
+ * even connect; elsewhere on the loopback address only (never a wildcard or public interface), on a port
+ * the kernel picks. Either way each connection must open with the pool's secret ({@link Handshake})
+ * before gRPC reads anything from it. Callbacks run on the transport threads (direct executor): every
  * handler in this package only queues work or completes futures.
  */
 public final class PoolServer implements AutoCloseable {
+  /** Unix socket paths are limited to 108 bytes on Linux, the terminating NUL included. */
+  private static final int MAX_SOCKET_PATH_BYTES = 107;
+  private static final String UNIX_PREFIX = "unix:";
+
   private final Server server;
   private final String target;
+  private final EventLoopGroup group;
 
-  private PoolServer(Server server, String target) {
+  private PoolServer(Server server, String target, EventLoopGroup group) {
     this.server = server;
     this.target = target;
+    this.group = group;
   }
 
-  /** A loopback TCP server. */
-  public static PoolServer startLoopback(BindableService service) throws IOException {
+  /**
+   * The pool's server: on a Unix domain socket in {@code dir} when this platform supports one and the
+   * path fits, else on loopback TCP. Why prefer the socket: its directory's permissions keep every other
+   * user out before any byte is read, where a loopback port admits anyone on the machine to the handshake.
+   */
+  public static PoolServer startLocal(WorkerService service, Path dir) throws IOException {
+    Path socket = dir.toAbsolutePath().resolve("grpc.sock");
+    if (Epoll.isAvailable()
+        && socket.toString().getBytes(StandardCharsets.UTF_8).length <= MAX_SOCKET_PATH_BYTES) {
+      return startUnix(service, socket, Handshake.Limits.DEFAULT);
+    }
+    return startLoopback(service);
+  }
+
+  /** A server on the Unix domain socket {@code socket}, with the given handshake limits. */
+  static PoolServer startUnix(WorkerService service, Path socket, Handshake.Limits limits) throws IOException {
+    // A group of our own: Netty's shared default group is for TCP channels, and a domain-socket server
+    // needs an epoll group. Sized like a pool's share of I/O; closed with the server.
+    EventLoopGroup group =
+        new EpollEventLoopGroup(
+            Math.min(4, Runtime.getRuntime().availableProcessors()),
+            new DefaultThreadFactory("procpool-grpc-uds", true));
+    try {
+      Server s =
+          NettyServerBuilder.forAddress(
+                  new DomainSocketAddress(socket.toString()),
+                  Handshake.server(service.secret(), limits, service.refusals()))
+              .channelType(EpollServerDomainSocketChannel.class)
+              // gRPC sets SO_KEEPALIVE on every connection; a domain socket has no such option, and
+              // Netty would log a warning per connection. Null removes it.
+              .withChildOption(ChannelOption.SO_KEEPALIVE, null)
+              .bossEventLoopGroup(group)
+              .workerEventLoopGroup(group)
+              .directExecutor()
+              .addService(service)
+              .maxInboundMessageSize(Integer.MAX_VALUE)
+              .flowControlWindow(8 << 20)
+              .build()
+              .start();
+      return new PoolServer(s, UNIX_PREFIX + socket, group);
+    } catch (IOException | RuntimeException e) {
+      group.shutdownGracefully(0, 0, TimeUnit.SECONDS);
+      throw e;
+    }
+  }
+
+  /**
+   * A channel builder for a worker to reach the server at {@code target} (see {@link #target}), opening
+   * each connection with {@code secret}. The caller adds its own options and builds it.
+   */
+  public static NettyChannelBuilder channelBuilder(String target, byte[] secret) {
+    if (target.startsWith(UNIX_PREFIX)) {
+      return NettyChannelBuilder.forAddress(
+              new DomainSocketAddress(target.substring(UNIX_PREFIX.length())), Handshake.client(secret))
+          .channelType(EpollDomainSocketChannel.class, DomainSocketAddress.class)
+          .withOption(ChannelOption.SO_KEEPALIVE, null) // As on the server: not an option of domain sockets.
+          .eventLoopGroup(UnixClientGroup.GROUP)
+          .overrideAuthority("localhost");
+    }
+    return NettyChannelBuilder.forTarget(target, Handshake.client(secret));
+  }
+
+  /**
+   * The event loop of workers' domain-socket channels, made on first use: one daemon thread serves a
+   * worker's single connection, and lives as long as the worker JVM.
+   */
+  private static final class UnixClientGroup {
+    static final EventLoopGroup GROUP = new EpollEventLoopGroup(1, new DefaultThreadFactory("procpool-grpc-uds-client", true));
+  }
+
+  /** A loopback TCP server that admits only connections that open with {@code service}'s secret. */
+  public static PoolServer startLoopback(WorkerService service) throws IOException {
+    return startLoopback(service, Handshake.Limits.DEFAULT);
+  }
+
+  /**
+   * A loopback TCP server with the given handshake limits. The inbound message limit is unbounded
+   * because only a peer that sent the secret gets as far as gRPC (see {@link Handshake}).
+   */
+  static PoolServer startLoopback(WorkerService service, Handshake.Limits limits) throws IOException {
     InetAddress loopback = InetAddress.getLoopbackAddress();
     Server s =
-        NettyServerBuilder.forAddress(new InetSocketAddress(loopback, 0))
+        NettyServerBuilder.forAddress(
+                new InetSocketAddress(loopback, 0),
+                Handshake.server(service.secret(), limits, service.refusals()))
             .directExecutor()
             .addService(service)
             .maxInboundMessageSize(Integer.MAX_VALUE)
@@ -35,21 +137,26 @@ public final class PoolServer implements AutoCloseable {
             .start();
     int port = ((InetSocketAddress) s.getListenSockets().get(0)).getPort();
     String host = loopback.getHostAddress();
-    return new PoolServer(s, (host.contains(":") ? "[" + host + "]" : host) + ":" + port);
+    return new PoolServer(s, (host.contains(":") ? "[" + host + "]" : host) + ":" + port, null);
   }
 
   /** An in-process server, for workers that run as threads in tests. */
   public static PoolServer startInProcess(BindableService service, String name) throws IOException {
     Server s = InProcessServerBuilder.forName(name).directExecutor().addService(service).build().start();
-    return new PoolServer(s, "inprocess:" + name);
+    return new PoolServer(s, "inprocess:" + name, null);
   }
 
-  /** What a worker connects to: "host:port", or "inprocess:name". */
+  /** What a worker connects to: "unix:/path", "host:port", or "inprocess:name". */
   public String target() {
     return target;
   }
 
-  /** The bound socket address, or null in process. */
+  /** The bound socket address: a DomainSocketAddress or an InetSocketAddress; null in process. */
+  public SocketAddress socketAddress() {
+    return server.getListenSockets().isEmpty() ? null : server.getListenSockets().get(0);
+  }
+
+  /** The bound loopback address, or null on a Unix domain socket or in process. */
   public InetSocketAddress address() {
     return server.getListenSockets().isEmpty() || !(server.getListenSockets().get(0) instanceof InetSocketAddress a)
         ? null
@@ -64,5 +171,8 @@ public final class PoolServer implements AutoCloseable {
   @Override
   public void close() {
     server.shutdownNow();
+    if (group != null) {
+      group.shutdownGracefully(0, 0, TimeUnit.SECONDS);
+    }
   }
 }

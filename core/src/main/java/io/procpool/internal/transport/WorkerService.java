@@ -42,7 +42,7 @@ public final class WorkerService extends WorkerChannelGrpc.WorkerChannelImplBase
   private final Acceptor acceptor;
   private final ScheduledExecutorService timer;
   private final long helloTimeoutMillis;
-  private final System.Logger log;
+  private final RefusalLog refusals;
 
   public WorkerService(
       ByteString secret,
@@ -54,7 +54,17 @@ public final class WorkerService extends WorkerChannelGrpc.WorkerChannelImplBase
     this.acceptor = acceptor;
     this.timer = timer;
     this.helloTimeoutMillis = helloTimeoutMillis;
-    this.log = log;
+    this.refusals = new RefusalLog(log);
+  }
+
+  /** The pool's secret, which {@link PoolServer} also requires at the start of each connection. */
+  byte[] secret() {
+    return secret.clone();
+  }
+
+  /** Where refused connections and streams are logged, rate-limited. */
+  RefusalLog refusals() {
+    return refusals;
   }
 
   @Override
@@ -86,7 +96,7 @@ public final class WorkerService extends WorkerChannelGrpc.WorkerChannelImplBase
 
     private void refuse(Status status) {
       closed = true;
-      log.log(System.Logger.Level.WARNING, "Refused a worker connection: {0}", status.getDescription());
+      refusals.refused("stream", status.getDescription());
       try {
         out.onError(status.asRuntimeException());
       } catch (RuntimeException e) {

@@ -1,6 +1,7 @@
 package io.procpool.internal.worker;
 
 import io.grpc.ManagedChannel;
+import io.procpool.internal.codec.SerialFilters;
 import io.procpool.internal.codec.ValueCodec;
 import io.procpool.internal.supervisor.LaunchedWorker;
 import io.procpool.proto.v1.Bootstrap;
@@ -12,7 +13,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * A worker that runs as threads of this JVM over a given channel: the class-data-sharing training run
- * uses it over loopback TCP, tests over gRPC's in-process transport. "Killing" it closes its channel and
+ * uses it over the pool's real transport, tests over gRPC's in-process transport. "Killing" it closes its channel and
  * reports 137, as SIGKILL would.
  */
 public final class InJvmWorker implements LaunchedWorker {
@@ -33,7 +34,7 @@ public final class InJvmWorker implements LaunchedWorker {
             channel,
             StatusFile.open(Path.of(bootstrap.getStatusFile())),
             new ValueCodec(
-                ValueCodec.createFilter(bootstrap.getSerialFilter().getPattern()),
+                SerialFilters.filter(bootstrap.getSerialFilter().getPattern()),
                 bootstrap.getBlobDir().isEmpty() ? null : Path.of(bootstrap.getBlobDir())),
             () -> ProcessHandle.current().pid(),
             loader,

@@ -1,6 +1,7 @@
 package io.procpool.internal.worker;
 
 import io.procpool.WorkerProcess;
+import io.procpool.internal.codec.SerialFilters;
 import io.procpool.internal.codec.ValueCodec;
 import java.io.ByteArrayInputStream;
 import java.io.DataInputStream;
@@ -38,7 +39,7 @@ public final class ProcessMain {
     try {
       Object[] call =
           (Object[])
-              new ValueCodec(ValueCodec.createFilter(filter))
+              new ValueCodec(SerialFilters.filter(filter))
                   .deserialize(
                       com.google.protobuf.ByteString.copyFrom(payload),
                       ClassLoader.getSystemClassLoader());

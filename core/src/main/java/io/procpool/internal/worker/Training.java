@@ -11,9 +11,10 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The training run of a class-data-sharing archive: a JVM started with {@code -XX:DumpLoadedClassList}
- * runs this, which drives a pool whose worker runs on threads of this same JVM over real loopback gRPC,
- * so that the class list holds what a worker loads (gRPC and Netty client, protobuf, Java serialization of
- * a lambda, the worker runtime) and a superset besides. Exits 0 on success.
+ * runs this, which drives a pool whose worker runs on threads of this same JVM over the pool's real gRPC
+ * transport (a Unix socket, or loopback TCP), so that the class list holds what a worker loads (gRPC and
+ * Netty client, protobuf, Java serialization of a lambda, the worker runtime) and a superset besides.
+ * Exits 0 on success.
  */
 public final class Training {
   private Training() {}
@@ -41,12 +42,12 @@ public final class Training {
     System.exit(0);
   }
 
-  /** Runs the worker on threads of this JVM, connected over the pool's real (loopback TCP) server. */
+  /** Runs the worker on threads of this JVM, connected over the pool's real server. */
   static final class InJvmLauncher implements WorkerLauncher {
     @Override
     public LaunchedWorker launch(Bootstrap bootstrap) throws java.io.IOException {
       InJvmWorker w =
-          InJvmWorker.start(bootstrap, WorkerMain.channel(bootstrap.getTarget()), ClassLoader.getSystemClassLoader());
+          InJvmWorker.start(bootstrap, WorkerMain.channel(bootstrap), ClassLoader.getSystemClassLoader());
       return w;
     }
   }

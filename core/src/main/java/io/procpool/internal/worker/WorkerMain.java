@@ -1,7 +1,8 @@
 package io.procpool.internal.worker;
 
 import io.grpc.ManagedChannel;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.procpool.internal.codec.SerialFilters;
+import io.procpool.internal.transport.PoolServer;
 import io.procpool.internal.codec.ValueCodec;
 import io.procpool.proto.v1.Bootstrap;
 import io.procpool.proto.v1.Heartbeat;
@@ -57,14 +58,14 @@ public final class WorkerMain {
       System.exit(WorkerRuntime.EXIT_BAD_BOOTSTRAP);
       return;
     }
-    ManagedChannel channel = channel(bootstrap.getTarget());
+    ManagedChannel channel = channel(bootstrap);
     WorkerRuntime runtime =
         new WorkerRuntime(
             bootstrap,
             channel,
             status,
             new ValueCodec(
-                ValueCodec.createFilter(bootstrap.getSerialFilter().getPattern()),
+                SerialFilters.filter(bootstrap.getSerialFilter().getPattern()),
                 bootstrap.getBlobDir().isEmpty() ? null : Path.of(bootstrap.getBlobDir())),
             () -> ProcessHandle.current().pid(),
             ClassLoader.getSystemClassLoader(),
@@ -85,13 +86,13 @@ public final class WorkerMain {
   }
 
   /**
-   * The channel to the parent: plaintext (loopback only; the stream is authenticated by the pool's
-   * secret), callbacks on the transport thread (the runtime only queues work there), no message size
-   * limit (large values are the pool's business), and an 8 MiB flow-control window for bulk results.
+   * The channel to the parent: plaintext (a Unix socket or loopback only) after a handshake that sends the
+   * pool's secret (the stream is then authenticated again by its Hello), callbacks on the transport
+   * thread (the runtime only queues work there), no message size limit (large values are the pool's
+   * business), and an 8 MiB flow-control window for bulk results.
    */
-  static ManagedChannel channel(String target) {
-    return NettyChannelBuilder.forTarget(target)
-        .usePlaintext()
+  static ManagedChannel channel(Bootstrap bootstrap) {
+    return PoolServer.channelBuilder(bootstrap.getTarget(), bootstrap.getSecret().toByteArray())
         .directExecutor()
         .maxInboundMessageSize(Integer.MAX_VALUE)
         .flowControlWindow(8 << 20)

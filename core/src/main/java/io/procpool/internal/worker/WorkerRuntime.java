@@ -95,7 +95,6 @@ public final class WorkerRuntime {
 
   private volatile long runningTaskId;
   private volatile boolean closing;
-  private volatile long tasksCompleted;
   private volatile Thread taskThread;
 
   public WorkerRuntime(
@@ -141,7 +140,7 @@ public final class WorkerRuntime {
   public void heartbeat(Heartbeat.Builder figures) {
     send(
         WorkerMessage.newBuilder()
-            .setHeartbeat(figures.setNanos(System.nanoTime()).setTasksCompleted(tasksCompleted))
+            .setHeartbeat(figures)
             .build());
   }
 
@@ -454,8 +453,6 @@ public final class WorkerRuntime {
         }
         encodeOutputs(request, result, outs);
         return result.setFailure(FailureCodec.encode(Failure.Stage.RUN, t));
-      } finally {
-        tasksCompleted++;
       }
       outs.add(out);
     }

@@ -9,7 +9,7 @@ import io.procpool.proto.v1.Failure;
 import org.junit.jupiter.api.Test;
 
 class FailureCodecTest {
-  private final ValueCodec codec = new ValueCodec(ValueCodec.createFilter("maxdepth=100"));
+  private final ValueCodec codec = new ValueCodec(SerialFilters.filter("maxdepth=100"));
 
   static final class Unserializable extends RuntimeException {
     private static final long serialVersionUID = 1L;
@@ -51,5 +51,25 @@ class FailureCodecTest {
     a.initCause(b);
     Failure f = FailureCodec.encode(Failure.Stage.RUN, a);
     assertEquals("b", f.getCause().getMessage());
+  }
+
+  @Test
+  void decode_codecStageWhoseExceptionCannotBeRecreated_isTaskCodecException() {
+    Failure f =
+        Failure.newBuilder()
+            .setStage(Failure.Stage.ENCODE_RESULT)
+            .setClassName("com.example.GoneException")
+            .setMessage("Cannot send result of task Primes::count: com.example.Gone is not serializable")
+            .build();
+    Throwable back = FailureCodec.decode(f, codec, getClass().getClassLoader());
+    io.procpool.TaskCodecException e = assertInstanceOf(io.procpool.TaskCodecException.class, back);
+    assertEquals("Cannot send result of task Primes::count: com.example.Gone is not serializable", e.getMessage());
+    assertEquals("com.example.GoneException", assertInstanceOf(RemoteTaskException.class, e.getCause()).remoteClassName());
+  }
+
+  @Test
+  void decode_runStage_keepsTheTasksOwnException() {
+    Failure f = Failure.newBuilder().setStage(Failure.Stage.RUN).setClassName("com.example.Gone").setMessage("m").build();
+    assertInstanceOf(RemoteTaskException.class, FailureCodec.decode(f, codec, getClass().getClassLoader()));
   }
 }

@@ -1,6 +1,7 @@
 package io.procpool.internal.dispatch;
 
 import com.google.common.util.concurrent.MoreExecutors;
+import io.procpool.internal.codec.SerialFilters;
 import io.procpool.internal.codec.TaskEncoder;
 import io.procpool.internal.codec.ValueCodec;
 import io.procpool.internal.worker.StatusFile;
@@ -22,7 +23,7 @@ final class CoreFixtures {
 
   CoreFixtures(Path dir) {
     this.dir = dir;
-    this.codec = new ValueCodec(ValueCodec.createFilter(PoolResources.filterPattern("")), dir);
+    this.codec = new ValueCodec(SerialFilters.filter(SerialFilters.pattern("")), dir);
     this.completions = new Completions("test-1", codec, LOG);
   }
 

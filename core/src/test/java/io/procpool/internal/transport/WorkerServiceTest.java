@@ -1,7 +1,6 @@
 package io.procpool.internal.transport;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
 import io.grpc.ManagedChannel;
@@ -28,6 +27,7 @@ class WorkerServiceTest {
   private static final ByteString SECRET = ByteString.copyFromUtf8("0123456789abcdef0123456789abcdef");
   private final List<WorkerMessage> accepted = new CopyOnWriteArrayList<>();
   private final CompletableFuture<Hello> hellos = new CompletableFuture<>();
+  private final java.util.concurrent.atomic.AtomicInteger acceptorCalls = new java.util.concurrent.atomic.AtomicInteger();
   private ScheduledExecutorService timer;
   private PoolServer server;
   private ManagedChannel channel;
@@ -39,6 +39,7 @@ class WorkerServiceTest {
         new WorkerService(
             SECRET,
             (hello, out) -> {
+              acceptorCalls.incrementAndGet();
               hellos.complete(hello);
               return new WorkerService.StreamHandler() {
                 @Override
@@ -108,15 +109,29 @@ class WorkerServiceTest {
     Status s = connect(hello(SECRET, 2), READY).get(5, TimeUnit.SECONDS);
     assertEquals(Status.Code.FAILED_PRECONDITION, s.getCode());
     assertEquals("worker speaks protocol version 2, but this pool speaks 1", s.getDescription());
-    assertTrue(accepted.isEmpty());
+    // Regression: only `accepted.isEmpty()` was asserted, which nothing but an accepted stream could
+    // change; the refusal must happen before the acceptor binds the stream to a worker.
+    assertEquals(0, acceptorCalls.get(), "the acceptor must not be called for a refused stream");
+    assertEquals(List.of(), accepted);
   }
 
   @Test
   void hello_wrongSecret_refusedAndLaterMessagesDropped() throws Exception {
     Status s = connect(hello(ByteString.copyFromUtf8("guess"), 1), READY).get(5, TimeUnit.SECONDS);
     assertEquals(Status.Code.PERMISSION_DENIED, s.getCode());
-    assertTrue(accepted.isEmpty());
-    assertTrue(!hellos.isDone());
+    assertEquals("wrong secret in Hello", s.getDescription());
+    assertEquals(0, acceptorCalls.get(), "the acceptor must not be called for a refused stream");
+    assertEquals(List.of(), accepted);
+  }
+
+  @Test
+  void firstMessageNotHello_refusedAndNothingDelivered() throws Exception {
+    Status s = connect(READY, hello(SECRET, 1)).get(5, TimeUnit.SECONDS);
+    assertEquals(Status.Code.PERMISSION_DENIED, s.getCode());
+    assertEquals("first message is not a Hello", s.getDescription());
+    // A right Hello after the refusal must not open the stream after all.
+    assertEquals(0, acceptorCalls.get(), "the acceptor must not be called for a refused stream");
+    assertEquals(List.of(), accepted);
   }
 
   @Test
@@ -124,5 +139,6 @@ class WorkerServiceTest {
     Status s = connect().get(5, TimeUnit.SECONDS);
     assertEquals(Status.Code.PERMISSION_DENIED, s.getCode());
     assertEquals("no Hello within 300 ms of connecting", s.getDescription());
+    assertEquals(0, acceptorCalls.get(), "the acceptor must not be called for a refused stream");
   }
 }
