@@ -50,6 +50,7 @@ public final class ConsoleProgress implements ProgressListener {
    *
    * @return a new listener
    */
+  @SuppressWarnings("SystemConsoleNull") // On JDK 17-21, null is exactly "not a terminal".
   public static ConsoleProgress toStderr() {
     return to(System.err, System.console() != null);
   }

@@ -4,7 +4,6 @@ import static java.util.Objects.requireNonNull;
 
 import java.io.Serializable;
 import java.util.IdentityHashMap;
-import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -45,7 +44,7 @@ public record TaskOutput(String stdout, String stderr, boolean truncated) implem
    * @return the output the failed task printed, or empty when none was captured
    */
   public static Optional<TaskOutput> of(Throwable failure) {
-    Map<Throwable, Boolean> seen = new IdentityHashMap<>();
+    IdentityHashMap<Throwable, Boolean> seen = new IdentityHashMap<>();
     for (Throwable t = failure; t != null && seen.put(t, Boolean.TRUE) == null; t = t.getCause()) {
       if (t instanceof CapturedOutputException c) {
         return Optional.of(c.output());

@@ -80,7 +80,7 @@ record BenchOptions(
           }
         }
         case "--worker-jvm-options" -> {
-          for (String o : value(args, ++i, a).trim().split("\\s+")) {
+          for (String o : value(args, ++i, a).trim().split("\\s+", -1)) {
             if (!o.isEmpty()) {
               jvmOptions.add(o);
             }
@@ -88,8 +88,11 @@ record BenchOptions(
         }
         case "--only" -> {
           only.clear();
-          for (String g : value(args, ++i, a).split(",")) {
+          for (String g : value(args, ++i, a).split(",", -1)) {
             String group = g.trim().toUpperCase(java.util.Locale.ROOT);
+            if (group.isEmpty()) {
+              continue;
+            }
             if (!GROUPS.contains(group)) {
               throw new IllegalArgumentException(
                   "--only names workload " + g + ", but the workloads are " + GROUPS);

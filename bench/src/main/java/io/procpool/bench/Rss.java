@@ -60,7 +60,7 @@ final class Rss {
     }
     for (String line : lines) {
       if (line.startsWith(key)) {
-        String[] parts = line.substring(key.length()).trim().split("\\s+");
+        String[] parts = line.substring(key.length()).trim().split("\\s+", -1);
         if (parts.length == 2 && parts[1].equals("kB")) {
           return Long.parseLong(parts[0]) / 1024.0;
         }

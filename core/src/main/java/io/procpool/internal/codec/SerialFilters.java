@@ -66,7 +66,7 @@ public final class SerialFilters {
     if (pattern == null) {
       return false;
     }
-    for (String part : pattern.split(";")) {
+    for (String part : pattern.split(";", -1)) {
       if (part.startsWith(kind + "=")) {
         return true;
       }

@@ -27,7 +27,7 @@ public final class TaskDescriptions {
           String owner = simpleName(l.getImplClass());
           String method = l.getImplMethodName();
           if (method.startsWith("lambda$")) {
-            String[] parts = method.split("\\$");
+            String[] parts = method.split("\\$", -1);
             return "lambda in " + owner + (parts.length > 1 ? "." + parts[1] : "");
           }
           return owner + "::" + (method.equals("<init>") ? "new" : method);

@@ -153,38 +153,22 @@ public final class ValueCodec {
 
   /** Decodes {@code value}, loading classes through {@code loader}. */
   public Object decode(Value value, ClassLoader loader) throws CodecException {
-    switch (value.getKindCase()) {
-      case NULL:
-      case KIND_NOT_SET:
-        return null;
-      case STRING:
-        return value.getString();
-      case BYTES:
-        return value.getBytes().toByteArray();
-      case LONG:
-        return value.getLong();
-      case INT:
-        return value.getInt();
-      case DOUBLE:
-        return value.getDouble();
-      case FLOAT:
-        return value.getFloat();
-      case BOOL:
-        return value.getBool();
-      case SHORT:
-        return (short) value.getShort();
-      case BYTE:
-        return (byte) value.getByte();
-      case CHAR:
-        return (char) value.getChar();
-      case PROTO:
-        return parseProto(value.getProto(), loader);
-      case JAVA:
-        return deserialize(value.getJava(), loader);
-      case BLOB:
-        return readBlob(value.getBlob());
-    }
-    throw new AssertionError("Unexpected value kind: " + value.getKindCase());
+    return switch (value.getKindCase()) {
+      case NULL, KIND_NOT_SET -> null;
+      case STRING -> value.getString();
+      case BYTES -> value.getBytes().toByteArray();
+      case LONG -> value.getLong();
+      case INT -> value.getInt();
+      case DOUBLE -> value.getDouble();
+      case FLOAT -> value.getFloat();
+      case BOOL -> value.getBool();
+      case SHORT -> (short) value.getShort();
+      case BYTE -> (byte) value.getByte();
+      case CHAR -> (char) value.getChar();
+      case PROTO -> parseProto(value.getProto(), loader);
+      case JAVA -> deserialize(value.getJava(), loader);
+      case BLOB -> readBlob(value.getBlob());
+    };
   }
 
   private Blob writeBlob(byte[] bytes) throws CodecException {

@@ -8,7 +8,6 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -93,7 +92,7 @@ final class Dispatcher {
       return;
     }
     int window = window();
-    Map<Worker, TaskBatch.Builder> batches = null;
+    IdentityHashMap<Worker, TaskBatch.Builder> batches = null;
     while (!queue.isEmpty()) {
       TaskRecord r = queue.peekFirst();
       if (r.future.isDone()) {

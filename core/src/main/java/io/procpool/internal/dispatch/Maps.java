@@ -59,6 +59,7 @@ public final class Maps {
     private final TaskEncoder.Function fn;
     private final Iterator<? extends I> source;
     // A LinkedList, not an ArrayDeque: inputs may be null.
+    @SuppressWarnings("JdkObsolete")
     private final java.util.LinkedList<Object> carry = new java.util.LinkedList<>();
     private final long cap;
     final int maxOutstanding;

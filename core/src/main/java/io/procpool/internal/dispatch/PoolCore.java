@@ -138,7 +138,7 @@ public final class PoolCore {
     ctx.update(() -> lifecycle.start(System.nanoTime()));
     ShutdownHooks.register(this);
     long period = Watchdog.periodMillis(config);
-    resources.timer.scheduleWithFixedDelay(watchdog, period, period, TimeUnit.MILLISECONDS);
+    var unused = resources.timer.scheduleWithFixedDelay(watchdog, period, period, TimeUnit.MILLISECONDS);
     Throwable failure;
     try {
       started.get(Watchdog.nanos(config.startTimeout()), TimeUnit.NANOSECONDS);

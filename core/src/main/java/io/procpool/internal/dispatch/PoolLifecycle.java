@@ -77,29 +77,15 @@ final class PoolLifecycle implements Supervisor.Lifecycle {
 
   /** The one way the state changes; throws if {@code next} does not follow the current state. */
   private void transition(State next) {
-    boolean ok;
-    switch (next) {
-      case STARTING:
-        ok = state == State.NEW;
-        break;
-      case RUNNING:
-        ok = state == State.STARTING;
-        break;
-      case SHUTTING_DOWN:
-        ok = state == State.STARTING || state == State.RUNNING;
-        break;
-      case FAILED:
-        ok = state.compareTo(State.FAILED) < 0;
-        break;
-      case TERMINATED:
-        ok = state == State.SHUTTING_DOWN || state == State.FAILED;
-        break;
-      case NEW:
-        ok = false;
-        break;
-      default:
-        throw new AssertionError("Unexpected state: " + next);
-    }
+    boolean ok =
+        switch (next) {
+          case STARTING -> state == State.NEW;
+          case RUNNING -> state == State.STARTING;
+          case SHUTTING_DOWN -> state == State.STARTING || state == State.RUNNING;
+          case FAILED -> state.compareTo(State.FAILED) < 0;
+          case TERMINATED -> state == State.SHUTTING_DOWN || state == State.FAILED;
+          case NEW -> false;
+        };
     if (!ok) {
       throw new IllegalStateException("Pool " + name + " cannot go from " + state + " to " + next);
     }

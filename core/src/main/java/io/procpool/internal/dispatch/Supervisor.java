@@ -262,7 +262,7 @@ final class Supervisor {
           }
         });
     log.log(System.Logger.Level.DEBUG, "{0}: started worker {1} (pid {2,number,#})", name, w.index, p.pid());
-    p.onExit().whenComplete((code, e) -> onExit(w, code == null ? -1 : code));
+    var unused = p.onExit().whenComplete((code, e) -> onExit(w, code == null ? -1 : code));
   }
 
   private void launchFailed(Worker w, String what, Throwable e) {
@@ -310,7 +310,7 @@ final class Supervisor {
         });
     // A worker whose stream is gone can do nothing useful; its exit settles its tasks.
     if (p[0] != null && p[0].isAlive()) {
-      timer.schedule(
+      var unused = timer.schedule(
           () -> ctx.update(() -> kill(w, "its stream closed but it did not exit")),
           STREAM_GONE_KILL_MILLIS, TimeUnit.MILLISECONDS);
     }
@@ -327,7 +327,7 @@ final class Supervisor {
           } else {
             // Results the worker wrote just before it died may still be in the socket; give the
             // stream a moment to deliver them and close.
-            timer.schedule(() -> ctx.update(() -> settle(w)), EXIT_GRACE_MILLIS, TimeUnit.MILLISECONDS);
+            var unused = timer.schedule(() -> ctx.update(() -> settle(w)), EXIT_GRACE_MILLIS, TimeUnit.MILLISECONDS);
           }
         });
   }

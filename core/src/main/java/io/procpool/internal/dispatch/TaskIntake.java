@@ -150,7 +150,7 @@ final class TaskIntake {
     }
     r.cancelSent = true;
     ctx.outbox.send(w.connection, ParentMessage.newBuilder().setCancel(Cancel.newBuilder().setTaskId(r.id)).build());
-    timer.schedule(
+    var unused = timer.schedule(
         () -> ctx.update(() -> killIfStillRunning(r, w)),
         Math.max(0, Watchdog.nanos(cancelGracePeriod)), TimeUnit.NANOSECONDS);
   }

@@ -94,26 +94,14 @@ final class Worker {
 
   /** The one way a worker's state changes; throws if {@code next} is not a step forward from here. */
   void moveTo(State next) {
-    boolean ok;
-    switch (next) {
-      case CONNECTED:
-        ok = state == State.LAUNCHING;
-        break;
-      case READY:
-        ok = state == State.CONNECTED;
-        break;
-      case RETIRING:
-        ok = state == State.CONNECTED || state == State.READY;
-        break;
-      case DEAD:
-        ok = state != State.DEAD;
-        break;
-      case LAUNCHING:
-        ok = false;
-        break;
-      default:
-        throw new AssertionError("Unexpected state: " + next);
-    }
+    boolean ok =
+        switch (next) {
+          case CONNECTED -> state == State.LAUNCHING;
+          case READY -> state == State.CONNECTED;
+          case RETIRING -> state == State.CONNECTED || state == State.READY;
+          case DEAD -> state != State.DEAD;
+          case LAUNCHING -> false;
+        };
     if (!ok) {
       throw new IllegalStateException(this + " cannot go from " + state + " to " + next);
     }
@@ -166,18 +154,13 @@ final class Worker {
   }
 
   private static String exitHint(int code) {
-    switch (code) {
-      case WorkerRuntime.EXIT_REFUSED:
-        return " (its parent refused its connection)";
-      case WorkerRuntime.EXIT_INITIALIZER_FAILED:
-        return " (its initializer threw)";
-      case WorkerRuntime.EXIT_BAD_BOOTSTRAP:
-        return " (it could not read its bootstrap)";
-      case 1:
-        return " (the JVM could not start: see its stderr for the reason, e.g. a bad JVM option or classpath)";
-      default:
-        return "";
-    }
+    return switch (code) {
+      case WorkerRuntime.EXIT_REFUSED -> " (its parent refused its connection)";
+      case WorkerRuntime.EXIT_INITIALIZER_FAILED -> " (its initializer threw)";
+      case WorkerRuntime.EXIT_BAD_BOOTSTRAP -> " (it could not read its bootstrap)";
+      case 1 -> " (the JVM could not start: see its stderr for the reason, e.g. a bad JVM option or classpath)";
+      default -> "";
+    };
   }
 
   @Override

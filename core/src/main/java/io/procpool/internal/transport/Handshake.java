@@ -153,7 +153,7 @@ public final class Handshake {
     private void send(ChannelHandlerContext ctx) {
       if (!sent) {
         sent = true;
-        ctx.writeAndFlush(Unpooled.wrappedBuffer(preface));
+        var unused = ctx.writeAndFlush(Unpooled.wrappedBuffer(preface));
       }
     }
 
@@ -281,7 +281,7 @@ public final class Handshake {
       refused = true;
       release();
       refusals.refused(peer(ctx.channel()), reason);
-      ctx.close();
+      var unused = ctx.close();
     }
 
     /**

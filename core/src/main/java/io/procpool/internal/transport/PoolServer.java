@@ -9,7 +9,8 @@ import io.grpc.netty.shaded.io.netty.channel.ChannelOption;
 import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.epoll.Epoll;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollDomainSocketChannel;
-import io.grpc.netty.shaded.io.netty.channel.epoll.EpollEventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollIoHandler;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollServerDomainSocketChannel;
 import io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress;
 import io.grpc.netty.shaded.io.netty.util.concurrent.DefaultThreadFactory;
@@ -63,9 +64,10 @@ public final class PoolServer implements AutoCloseable {
     // A group of our own: Netty's shared default group is for TCP channels, and a domain-socket server
     // needs an epoll group. Sized like a pool's share of I/O; closed with the server.
     EventLoopGroup group =
-        new EpollEventLoopGroup(
+        new MultiThreadIoEventLoopGroup(
             Math.min(4, Runtime.getRuntime().availableProcessors()),
-            new DefaultThreadFactory("procpool-grpc-uds", true));
+            new DefaultThreadFactory("procpool-grpc-uds", true),
+            EpollIoHandler.newFactory());
     try {
       Server s =
           NettyServerBuilder.forAddress(
@@ -85,7 +87,7 @@ public final class PoolServer implements AutoCloseable {
               .start();
       return new PoolServer(s, UNIX_PREFIX + socket, group);
     } catch (IOException | RuntimeException e) {
-      group.shutdownGracefully(0, 0, TimeUnit.SECONDS);
+      var unused = group.shutdownGracefully(0, 0, TimeUnit.SECONDS);
       throw e;
     }
   }
@@ -111,7 +113,9 @@ public final class PoolServer implements AutoCloseable {
    * worker's single connection, and lives as long as the worker JVM.
    */
   private static final class UnixClientGroup {
-    static final EventLoopGroup GROUP = new EpollEventLoopGroup(1, new DefaultThreadFactory("procpool-grpc-uds-client", true));
+    static final EventLoopGroup GROUP =
+        new MultiThreadIoEventLoopGroup(
+            1, new DefaultThreadFactory("procpool-grpc-uds-client", true), EpollIoHandler.newFactory());
   }
 
   /** A loopback TCP server that admits only connections that open with {@code service}'s secret. */
@@ -172,7 +176,7 @@ public final class PoolServer implements AutoCloseable {
   public void close() {
     server.shutdownNow();
     if (group != null) {
-      group.shutdownGracefully(0, 0, TimeUnit.SECONDS);
+      var unused = group.shutdownGracefully(0, 0, TimeUnit.SECONDS);
     }
   }
 }

@@ -92,22 +92,13 @@ public final class WorkerConnection implements WorkerService.StreamHandler {
   @Override
   public void onMessage(WorkerMessage message) {
     switch (message.getKindCase()) {
-      case RESULTS:
-        listener.onResults(message.getResults().getResultsList());
-        break;
-      case READY:
-        listener.onReady();
-        break;
-      case HEARTBEAT:
-        listener.onHeartbeat(message.getHeartbeat());
-        break;
-      case INIT_FAILED:
-        listener.onInitializerFailed(message.getInitFailed());
-        break;
-      case HELLO:
-      case KIND_NOT_SET:
+      case RESULTS -> listener.onResults(message.getResults().getResultsList());
+      case READY -> listener.onReady();
+      case HEARTBEAT -> listener.onHeartbeat(message.getHeartbeat());
+      case INIT_FAILED -> listener.onInitializerFailed(message.getInitFailed());
+      case HELLO, KIND_NOT_SET -> {
         // A second Hello, or a message kind from a newer protocol: nothing to do.
-        break;
+      }
     }
   }
 

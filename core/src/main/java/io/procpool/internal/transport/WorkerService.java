@@ -72,7 +72,7 @@ public final class WorkerService extends WorkerChannelGrpc.WorkerChannelImplBase
     ServerCallStreamObserver<ParentMessage> out =
         (ServerCallStreamObserver<ParentMessage>) responseObserver;
     Stream stream = new Stream(out);
-    timer.schedule(stream::helloDeadline, helloTimeoutMillis, TimeUnit.MILLISECONDS);
+    var unused = timer.schedule(stream::helloDeadline, helloTimeoutMillis, TimeUnit.MILLISECONDS);
     return stream;
   }
 

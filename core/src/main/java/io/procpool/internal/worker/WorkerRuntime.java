@@ -198,13 +198,9 @@ public final class WorkerRuntime {
     @Override
     public void onNext(ParentMessage message) {
       switch (message.getKindCase()) {
-        case WELCOME:
-          inbox.add(message.getWelcome());
-          break;
-        case TASKS:
-          inbox.addAll(message.getTasks().getTasksList());
-          break;
-        case CANCEL:
+        case WELCOME -> inbox.add(message.getWelcome());
+        case TASKS -> inbox.addAll(message.getTasks().getTasksList());
+        case CANCEL -> {
           long id = message.getCancel().getTaskId();
           cancelled.add(id);
           if (runningTaskId == id) {
@@ -213,12 +209,11 @@ public final class WorkerRuntime {
               t.interrupt();
             }
           }
-          break;
-        case SHUTDOWN:
-          inbox.add(SHUTDOWN);
-          break;
-        case KIND_NOT_SET:
-          break;
+        }
+        case SHUTDOWN -> inbox.add(SHUTDOWN);
+        case KIND_NOT_SET -> {
+          // A message kind from a newer protocol: nothing to do.
+        }
       }
     }
 

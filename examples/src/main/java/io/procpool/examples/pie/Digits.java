@@ -252,7 +252,7 @@ public final class Digits {
     double log10Factorial = 0;
     while (log10Factorial < exponent) {
       n++;
-      log10Factorial += Math.log10(n);
+      log10Factorial += Math.log10((double) n);
     }
     return n;
   }
