@@ -20,6 +20,15 @@ final class CoreContext {
     this.outbox = outbox;
   }
 
+  /**
+   * Whether the calling thread holds the lock, for {@code assert}s at the top of the methods that need
+   * it. Error Prone's GuardedBy check cannot follow a lock shared by several classes (nor into the
+   * lambdas given to {@link #update}), so the parts check it this way instead, in every test run.
+   */
+  boolean held() {
+    return Thread.holdsLock(lock);
+  }
+
   /** Sets what runs after every change, under the lock. */
   void reconcileWith(Runnable reconcile) {
     this.reconcile = reconcile;

@@ -27,14 +27,16 @@ final class Dispatcher {
 
   private static final long MAX_INFLIGHT_BYTES = 64L << 20;
 
+  private final CoreContext ctx;
   private final Outbox outbox;
   private final long maxTasksPerWorker;
   private final ArrayDeque<TaskRecord> queue = new ArrayDeque<>();
   private long ewmaTaskNanos = TimeUnit.MILLISECONDS.toNanos(10);
   private long ewmaItemNanos = -1;
 
-  Dispatcher(Outbox outbox, long maxTasksPerWorker) {
-    this.outbox = outbox;
+  Dispatcher(CoreContext ctx, long maxTasksPerWorker) {
+    this.ctx = ctx;
+    this.outbox = ctx.outbox;
     this.maxTasksPerWorker = maxTasksPerWorker;
   }
 
@@ -88,6 +90,7 @@ final class Dispatcher {
    * each worker's share leaves in one message.
    */
   void pump(Worker[] workers) {
+    assert ctx.held();
     if (queue.isEmpty()) {
       return;
     }
@@ -150,6 +153,7 @@ final class Dispatcher {
    * time; null if the task is no longer in flight there (it timed out, say).
    */
   TaskRecord take(Worker w, TaskResult result) {
+    assert ctx.held();
     TaskRecord r = w.inFlight.get(result.getTaskId());
     if (r == null) {
       return null;

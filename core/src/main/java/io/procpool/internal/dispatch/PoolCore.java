@@ -65,12 +65,12 @@ public final class PoolCore {
     ValueCodec codec = resources.codec;
     this.encoder = new TaskEncoder(codec);
     this.ctx = new CoreContext(new Outbox(resources.executor));
-    this.dispatcher = new Dispatcher(ctx.outbox, config.maxTasksPerWorker());
+    this.dispatcher = new Dispatcher(ctx, config.maxTasksPerWorker());
     Completions completions = new Completions(name, codec, log);
     this.lifecycle =
         new PoolLifecycle(name, log, config, ctx.outbox, dispatcher, completions, started, this::release);
     Settlement settlement =
-        new Settlement(name, log, dispatcher, counters, completions, config.maxRetries(), resources.capture,
+        new Settlement(name, log, ctx, dispatcher, counters, completions, config.maxRetries(), resources.capture,
             resources.dir, System::nanoTime);
     Task<Integer, ?> init = config.initializer();
     this.supervisor =

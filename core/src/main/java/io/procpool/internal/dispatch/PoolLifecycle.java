@@ -163,6 +163,7 @@ final class PoolLifecycle implements Supervisor.Lifecycle {
    * idle workers to exit; (4) terminate once every worker is settled and every future done.
    */
   void reconcile() {
+    assert supervisor.lockHeld();
     dispatcher.pump(supervisor.current());
     boolean wantsWork =
         state == State.RUNNING || (state == State.SHUTTING_DOWN && !dispatcher.isEmpty());

@@ -26,6 +26,7 @@ import java.util.function.LongSupplier;
 final class Settlement {
   private final String name;
   private final System.Logger log;
+  private final CoreContext ctx;
   private final Dispatcher dispatcher;
   private final PoolCounters counters;
   private final Completions completions;
@@ -35,10 +36,11 @@ final class Settlement {
   private final LongSupplier clock;
 
   Settlement(
-      String name, System.Logger log, Dispatcher dispatcher, PoolCounters counters, Completions completions,
+      String name, System.Logger log, CoreContext ctx, Dispatcher dispatcher, PoolCounters counters, Completions completions,
       int maxRetries, boolean capture, Path dir, LongSupplier clock) {
     this.name = name;
     this.log = log;
+    this.ctx = ctx;
     this.dispatcher = dispatcher;
     this.counters = counters;
     this.completions = completions;
@@ -53,6 +55,7 @@ final class Settlement {
    * outside the lock (it reads the worker's capture files and completes futures).
    */
   Runnable settleTasks(Worker w) {
+    assert ctx.held();
     StatusFile.Snapshot status = w.status();
     List<TaskRecord> requeue = new ArrayList<>();
     List<TaskRecord> crashed = new ArrayList<>();

@@ -118,6 +118,11 @@ final class Supervisor {
     return all;
   }
 
+  /** Whether the calling thread holds the core lock (for assertions). */
+  boolean lockHeld() {
+    return ctx.held();
+  }
+
   /** Lock. Whether every worker has exited and been settled. */
   boolean allSettled() {
     for (Worker w : all()) {
@@ -140,6 +145,7 @@ final class Supervisor {
 
   /** Lock. Makes a new worker at {@code index} and has it launched once the lock is released. */
   Worker reserve(int index) {
+    assert ctx.held();
     Worker w = new Worker(index, nextWorkerId++, clock.getAsLong());
     Worker old = current[index];
     if (old != null && old.isLive()) {
@@ -157,6 +163,7 @@ final class Supervisor {
    * killed as soon as its process exists.
    */
   void kill(Worker w, String reason) {
+    assert ctx.held();
     if (!w.isLive() || w.killReason != null) {
       return;
     }
@@ -340,6 +347,7 @@ final class Supervisor {
    * closed and deleted; (3) a replacement if the pool still needs one, or the start failure reported.
    */
   void settle(Worker w) {
+    assert ctx.held();
     if (!w.isLive()) {
       return;
     }

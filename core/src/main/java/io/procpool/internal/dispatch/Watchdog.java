@@ -77,6 +77,7 @@ final class Watchdog implements Runnable {
 
   /** Lock. Checks every live worker at time {@code now}. */
   void check(long now) {
+    assert ctx.held();
     for (Worker w : supervisor.all()) {
       if (!w.isLive() || w.process == null || w.killReason != null) {
         continue;

@@ -17,8 +17,9 @@ final class CoreFixtures {
   final Path dir;
   final ValueCodec codec;
   final Outbox outbox = new Outbox(MoreExecutors.newDirectExecutorService());
+  final CoreContext ctx = new CoreContext(outbox);
   final PoolCounters counters = new PoolCounters();
-  final Dispatcher dispatcher = new Dispatcher(outbox, 0);
+  final Dispatcher dispatcher = new Dispatcher(ctx, 0);
   final Completions completions;
 
   CoreFixtures(Path dir) {
@@ -28,10 +29,19 @@ final class CoreFixtures {
   }
 
   Settlement settlement(int maxRetries) {
-    return new Settlement("test-1", LOG, dispatcher, counters, completions, maxRetries, false, dir, System::nanoTime);
+    return new Settlement("test-1", LOG, ctx, dispatcher, counters, completions, maxRetries, false, dir, System::nanoTime);
   }
 
   /** A worker with a status file; the returned second mapping is the worker's side of it. */
+  /** Settles {@code w}'s tasks as the supervisor does: under the lock, the reports after it. */
+  void settle(Settlement settlement, Worker w) {
+    Runnable reports;
+    synchronized (ctx.lock) {
+      reports = settlement.settleTasks(w);
+    }
+    reports.run();
+  }
+
   static StatusFile withStatus(Worker w, Path file) throws IOException {
     w.status = StatusFile.create(file);
     return StatusFile.open(file);

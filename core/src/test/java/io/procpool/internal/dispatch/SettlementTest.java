@@ -40,7 +40,7 @@ class SettlementTest {
       worker.begin(1, 100);
       worker.end(); // Finished; its result was still in the worker's batch when it died.
       w.exitCode = 137;
-      core.settlement(0).settleTasks(w).run();
+      core.settle(core.settlement(0), w);
     }
     WorkerCrashedException e = assertInstanceOf(WorkerCrashedException.class, failure(finished));
     assertEquals(
@@ -66,7 +66,7 @@ class SettlementTest {
     try (StatusFile worker = CoreFixtures.withStatus(w, tmp.resolve("w.status"))) {
       worker.begin(10, 100);
       w.exitCode = 41;
-      core.settlement(0).settleTasks(w).run();
+      core.settle(core.settlement(0), w);
     }
     WorkerCrashedException e = assertInstanceOf(WorkerCrashedException.class, failure(running));
     assertEquals("Worker 2 (pid -1) exited with code 41 while running task 10 (Fixture::task)", e.getMessage());
@@ -90,7 +90,7 @@ class SettlementTest {
         worker.begin(5, 100);
         begun++;
         w.exitCode = 134;
-        settlement.settleTasks(w).run();
+        core.settle(settlement, w);
       }
     }
     assertEquals(3, begun);

@@ -97,7 +97,7 @@ class WatchdogTest {
 
   private final class Harness {
     final CoreFixtures fx = new CoreFixtures(tmp);
-    final CoreContext ctx = new CoreContext(fx.outbox);
+    final CoreContext ctx = fx.ctx;
     final FakeLauncher launcher = new FakeLauncher();
     final Supervisor supervisor;
     final Watchdog watchdog;
