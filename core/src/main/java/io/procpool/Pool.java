@@ -10,6 +10,7 @@ import io.procpool.internal.dispatch.Capture;
 import io.procpool.internal.dispatch.Maps;
 import io.procpool.internal.dispatch.PoolConfig;
 import io.procpool.internal.dispatch.PoolCore;
+import io.procpool.internal.supervisor.Durations;
 import io.procpool.internal.supervisor.JvmCommand;
 import io.procpool.internal.supervisor.JvmLauncher;
 import io.procpool.internal.supervisor.WorkerLauncher;
@@ -292,12 +293,13 @@ public final class Pool implements AutoCloseable {
   /**
    * Waits up to {@code timeout} for every worker to exit; true once all have (false before shutdown).
    *
-   * @param timeout the longest time to wait
+   * @param timeout the longest time to wait; any length, up to {@code ChronoUnit.FOREVER} (waits longer
+   *     than 100 years are waits of 100 years)
    * @return true if every worker has exited
    */
   public boolean awaitTermination(Duration timeout) {
     requireNonNull(timeout, "timeout");
-    return core.awaitTermination(timeout);
+    return core.awaitTermination(Durations.saturate(timeout));
   }
 
   /**
@@ -351,6 +353,12 @@ public final class Pool implements AutoCloseable {
    * so a builder may be reused.
    */
   public static final class Builder {
+    /**
+     * The longest heartbeat interval: {@code Integer.MAX_VALUE} ms (about 24.8 days). Longer ones are
+     * clamped to it.
+     */
+    public static final Duration MAX_HEARTBEAT_INTERVAL = Duration.ofMillis(Integer.MAX_VALUE);
+
     private int workers = Runtime.getRuntime().availableProcessors();
     private final List<String> jvmOptions = new ArrayList<>();
     private long maxTasksPerWorker;
@@ -418,7 +426,8 @@ public final class Pool implements AutoCloseable {
     /**
      * Longest time one task may run on its worker (its wait in the queue does not count). A task over it
      * fails with {@link TaskTimeoutException}, and its worker is killed and replaced. Default: none.
-     * With a timeout, maps send one input per task.
+     * With a timeout, maps send one input per task. A timeout longer than 100 years (up to {@code
+     * ChronoUnit.FOREVER}) is accepted and taken as 100 years, that is, practically none.
      *
      * @param timeout the longest run time of one task, positive
      * @return this builder
@@ -427,7 +436,7 @@ public final class Pool implements AutoCloseable {
       requireNonNull(timeout, "taskTimeout");
       checkArgument(
           !timeout.isNegative() && !timeout.isZero(), "taskTimeout is %s, but must be positive", timeout);
-      this.taskTimeout = timeout;
+      this.taskTimeout = Durations.saturate(timeout);
       return this;
     }
 
@@ -563,7 +572,8 @@ public final class Pool implements AutoCloseable {
     }
 
     /**
-     * How long a worker may take to start and connect. Default: 60 s.
+     * How long a worker may take to start and connect. Default: 60 s. A timeout longer than 100 years (up
+     * to {@code ChronoUnit.FOREVER}) is accepted and taken as 100 years.
      *
      * @param timeout positive
      * @return this builder
@@ -571,13 +581,17 @@ public final class Pool implements AutoCloseable {
     public Builder startTimeout(Duration timeout) {
       requireNonNull(timeout, "startTimeout");
       checkArgument(!timeout.isNegative() && !timeout.isZero(), "startTimeout is %s, but must be positive", timeout);
-      this.startTimeout = timeout;
+      this.startTimeout = Durations.saturate(timeout);
       return this;
     }
 
     /**
      * How often workers report they are alive, and how long a worker may stay silent before it is deemed
-     * hung (stopped, stalled in GC, deadlocked) and replaced. Default: 500 ms and 10 s.
+     * hung (stopped, stalled in GC, deadlocked) and replaced. Default: 500 ms and 10 s. Long values are
+     * accepted up to {@code ChronoUnit.FOREVER} and clamped: an interval longer than {@link
+     * #MAX_HEARTBEAT_INTERVAL} (about 24.8 days, as the interval travels to workers in milliseconds in a
+     * 32-bit field) is taken as that, and a timeout longer than 100 years as 100 years (practically never).
+     * The timeout is checked against the clamped interval.
      *
      * @param interval at least 10 ms
      * @param timeout at least twice the interval
@@ -586,6 +600,9 @@ public final class Pool implements AutoCloseable {
     public Builder heartbeat(Duration interval, Duration timeout) {
       requireNonNull(interval, "interval");
       requireNonNull(timeout, "timeout");
+      // Clamp first: toMillis() and multipliedBy(2) below throw ArithmeticException on huge values.
+      interval = Durations.saturate(interval, MAX_HEARTBEAT_INTERVAL);
+      timeout = Durations.saturate(timeout);
       checkArgument(interval.toMillis() >= 10, "heartbeat interval is %s, but must be at least 10 ms", interval);
       checkArgument(
           timeout.compareTo(interval.multipliedBy(2)) >= 0,
@@ -599,7 +616,9 @@ public final class Pool implements AutoCloseable {
 
     /**
      * How long a cancelled running task may take to stop after its thread is interrupted before its
-     * worker is killed and replaced. Default: 2 s.
+     * worker is killed and replaced. Default: 2 s. A period longer than 100 years (up to {@code
+     * ChronoUnit.FOREVER}) is accepted and taken as 100 years, so a task that ignores interrupts is
+     * practically never killed.
      *
      * @param grace not negative
      * @return this builder
@@ -607,7 +626,7 @@ public final class Pool implements AutoCloseable {
     public Builder cancelGracePeriod(Duration grace) {
       requireNonNull(grace, "cancelGracePeriod");
       checkArgument(!grace.isNegative(), "cancelGracePeriod is %s, but must not be negative", grace);
-      this.cancelGracePeriod = grace;
+      this.cancelGracePeriod = Durations.saturate(grace);
       return this;
     }
 

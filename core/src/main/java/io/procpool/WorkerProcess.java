@@ -3,6 +3,7 @@ package io.procpool;
 import static java.util.Objects.requireNonNull;
 
 import io.procpool.internal.codec.ValueCodec;
+import io.procpool.internal.supervisor.Durations;
 import io.procpool.internal.supervisor.JvmCommand;
 import java.io.DataOutputStream;
 import java.io.IOException;
@@ -163,13 +164,14 @@ public final class WorkerProcess {
   /**
    * Waits up to {@code timeout} for the child to exit; true if it has.
    *
-   * @param timeout the longest time to wait
+   * @param timeout the longest time to wait; any length up to {@code ChronoUnit.FOREVER} (a wait too long
+   *     for a {@code long} of nanoseconds, about 292 years, is taken as that long)
    * @return true if the child has exited
    * @throws InterruptedException if interrupted while waiting
    */
   public boolean join(Duration timeout) throws InterruptedException {
     requireNonNull(timeout, "timeout");
-    return process.waitFor(Math.max(0, timeout.toNanos()), TimeUnit.NANOSECONDS);
+    return process.waitFor(Math.max(0, Durations.toNanosSaturated(timeout)), TimeUnit.NANOSECONDS);
   }
 
   /**

@@ -68,6 +68,13 @@ class WorkerProcessTest {
   }
 
   @Test
+  void join_foreverTimeout_waitsForExitInsteadOfArithmeticException() throws Exception {
+    WorkerProcess p = WorkerProcess.start(WorkerProcessTest::exitWith, 3);
+    assertTrue(p.join(java.time.temporal.ChronoUnit.FOREVER.getDuration()));
+    assertEquals(OptionalInt.of(3), p.exitCode());
+  }
+
+  @Test
   void kill_runningTarget_exitCode137() throws Exception {
     WorkerProcess p = WorkerProcess.start(WorkerProcessTest::sleep, 60_000L);
     p.kill();

@@ -19,6 +19,7 @@ import io.procpool.internal.codec.TaskDescriptions;
 import io.procpool.internal.codec.ValueCodec;
 import io.procpool.internal.jfr.PoolEvents;
 import io.procpool.internal.supervisor.ClassDataSharing;
+import io.procpool.internal.supervisor.Durations;
 import io.procpool.internal.supervisor.JvmLauncher;
 import io.procpool.internal.supervisor.LaunchedWorker;
 import io.procpool.internal.supervisor.WorkerLauncher;
@@ -401,7 +402,7 @@ public final class PoolCore implements WorkerService.Acceptor {
 
   public boolean awaitTermination(Duration timeout) {
     try {
-      terminated.get(Math.max(0, timeout.toNanos()), TimeUnit.NANOSECONDS);
+      terminated.get(Math.max(0, Durations.toNanosSaturated(timeout)), TimeUnit.NANOSECONDS);
       return true;
     } catch (TimeoutException e) {
       return false;
