@@ -13,6 +13,7 @@ import io.procpool.internal.dispatch.PoolCore;
 import io.procpool.internal.supervisor.Durations;
 import io.procpool.internal.supervisor.JvmCommand;
 import io.procpool.internal.supervisor.JvmLauncher;
+import io.procpool.internal.supervisor.WorkerHeap;
 import io.procpool.internal.supervisor.WorkerLauncher;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -397,6 +398,13 @@ public final class Pool implements AutoCloseable {
      * defaults ({@code -XX:+UseSerialGC} unless a collector is named, {@code -XX:+ExitOnOutOfMemoryError})
      * so they win. Default: none.
      *
+     * <p>Unless these options (or {@code JAVA_TOOL_OPTIONS} in the workers' environment) limit the heap
+     * ({@code -Xmx}, {@code -XX:MaxHeapSize}, {@code -XX:MaxRAM}, {@code -XX:MaxRAMPercentage}), each
+     * worker's maximum heap defaults to its share of the machine's (or container's) memory: (memory - this
+     * JVM's maximum heap - 128 MiB of non-heap memory per JVM) / workers, at most the JVM's usual quarter of
+     * memory and at least 64 MiB, so that the pool as a whole fits and the kernel's OOM killer does not
+     * take the job.
+     *
      * @param options JVM options, none of them blank
      * @return this builder
      */
@@ -647,7 +655,8 @@ public final class Pool implements AutoCloseable {
       JvmCommand command =
           new JvmCommand(
               javaExecutable != null ? javaExecutable : JvmCommand.currentJava(),
-              ImmutableList.copyOf(jvmOptions),
+              // Unless the user limits the heap, cap each worker's so the whole pool fits in memory.
+              ImmutableList.copyOf(WorkerHeap.withDefaultMaxHeap(jvmOptions, environment, workers)),
               classpath != null ? classpath : System.getProperty("java.class.path"),
               ImmutableMap.copyOf(environment),
               workingDirectory);
