@@ -5,15 +5,13 @@ import static java.util.Objects.requireNonNull;
 import io.procpool.internal.codec.ValueCodec;
 import io.procpool.internal.supervisor.Durations;
 import io.procpool.internal.supervisor.JvmCommand;
+import io.procpool.internal.supervisor.PoolDirectory;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.Serializable;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
 import java.util.OptionalInt;
@@ -68,6 +66,11 @@ public final class WorkerProcess {
    * @throws UncheckedIOException if the JVM cannot be started
    */
   public static <I> WorkerProcess start(Target<I> target, I argument) {
+    return start(target, argument, JvmCommand.currentJava());
+  }
+
+  /** {@link #start(Target, Object)} with another java executable (tests). */
+  static <I> WorkerProcess start(Target<I> target, I argument, java.nio.file.Path javaExecutable) {
     requireNonNull(target, "target");
     byte[] payload;
     try {
@@ -75,19 +78,21 @@ public final class WorkerProcess {
     } catch (ValueCodec.CodecException e) {
       throw new IllegalArgumentException("Cannot start a WorkerProcess: " + e.getMessage(), e);
     }
+    PoolDirectory dir;
     try {
-      Path dir =
-          Files.createTempDirectory(
-              "procpool-process-",
-              PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+      dir = PoolDirectory.create("procpool-process-");
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot create the private directory of a WorkerProcess", e);
+    }
+    try {
       List<String> cmd =
             new JvmCommand(
-                    JvmCommand.currentJava(),
+                    javaExecutable,
                     List.of(),
                     System.getProperty("java.class.path"),
                     java.util.Map.of(),
                     null)
-                .toCommand(dir, "io.procpool.internal.worker.ProcessMain");
+                .toCommand(dir.path(), "io.procpool.internal.worker.ProcessMain");
         Process p =
             new ProcessBuilder(cmd)
                 .redirectOutput(ProcessBuilder.Redirect.INHERIT)
@@ -110,11 +115,16 @@ public final class WorkerProcess {
       // read as the child JVM starts, but delete its directory only once the child is gone.
       p.onExit().thenRun(() -> {
         closeQuietly(stdin);
-        deleteQuietly(dir);
+        dir.delete();
       });
       return new WorkerProcess(p);
-    } catch (IOException e) {
-      throw new UncheckedIOException("Cannot start a WorkerProcess JVM", e);
+    } catch (IOException | RuntimeException e) {
+      // No process to wait for: the directory goes now.
+      dir.delete();
+      if (e instanceof IOException io) {
+        throw new UncheckedIOException("Cannot start a WorkerProcess JVM", io);
+      }
+      throw (RuntimeException) e;
     }
   }
 
@@ -123,14 +133,6 @@ public final class WorkerProcess {
       s.close();
     } catch (IOException e) {
       // Already closed by the child's exit.
-    }
-  }
-
-  private static void deleteQuietly(Path dir) {
-    try (var files = Files.walk(dir)) {
-      files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-    } catch (IOException e) {
-      // Best effort.
     }
   }
 

@@ -6,13 +6,17 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.stream.Collectors;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * No orphans: when the parent JVM dies, by SIGKILL (no shutdown hook runs) or by SIGTERM, every worker
@@ -20,11 +24,19 @@ import org.junit.jupiter.api.Test;
  */
 class OrphanTest {
   private static List<ProcessHandle> startParentAndReadChildren(List<Process> parents) throws Exception {
+    return startParentAndReadChildren(parents, null);
+  }
+
+  /** {@code tmpdir}: the parent's java.io.tmpdir, where its pool's directories go; null for ours. */
+  private static List<ProcessHandle> startParentAndReadChildren(List<Process> parents, Path tmpdir)
+      throws Exception {
     String java = ProcessHandle.current().info().command().orElseThrow();
-    Process parent =
-        new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), OrphanParent.class.getName())
-            .redirectError(ProcessBuilder.Redirect.INHERIT)
-            .start();
+    List<String> cmd = new ArrayList<>(List.of(java, "-cp", System.getProperty("java.class.path")));
+    if (tmpdir != null) {
+      cmd.add("-Djava.io.tmpdir=" + tmpdir);
+    }
+    cmd.add(OrphanParent.class.getName());
+    Process parent = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
     parents.add(parent);
     BufferedReader out = new BufferedReader(new InputStreamReader(parent.getInputStream(), StandardCharsets.UTF_8));
     String line;
@@ -66,6 +78,51 @@ class OrphanTest {
     try {
       List<ProcessHandle> children = startParentAndReadChildren(parents);
       parents.get(0).destroyForcibly().waitFor();
+      assertAllExitWithin(children, Duration.ofSeconds(5));
+    } finally {
+      parents.forEach(Process::destroyForcibly);
+    }
+  }
+
+  private static List<Path> poolDirectories(Path tmpdir) throws Exception {
+    try (Stream<Path> files = Files.list(tmpdir)) {
+      return files.filter(p -> p.getFileName().toString().startsWith("procpool-")).collect(Collectors.toList());
+    }
+  }
+
+  @Test
+  void parentSigkilled_nextPoolRemovesItsDirectories(@TempDir Path tmpdir) throws Exception {
+    List<Process> parents = new ArrayList<>();
+    try {
+      List<ProcessHandle> children = startParentAndReadChildren(parents, tmpdir);
+      assertEquals(2, poolDirectories(tmpdir).size(), "the pool's and the WorkerProcess's: " + poolDirectories(tmpdir));
+      parents.get(0).destroyForcibly().waitFor();
+      assertAllExitWithin(children, Duration.ofSeconds(5));
+      assertEquals(2, poolDirectories(tmpdir).size(), "no hook ran: " + poolDirectories(tmpdir));
+    } finally {
+      parents.forEach(Process::destroyForcibly);
+    }
+    String before = System.getProperty("java.io.tmpdir");
+    System.setProperty("java.io.tmpdir", tmpdir.toString());
+    try (Pool next = Pool.builder().workers(1).launcher(new ThreadLauncher()).build()) {
+      List<Path> left = poolDirectories(tmpdir);
+      assertEquals(1, left.size(), "only the next pool's own directory is left: " + left);
+    } finally {
+      System.setProperty("java.io.tmpdir", before);
+    }
+    assertEquals(List.of(), poolDirectories(tmpdir), "the next pool's directory is gone after close()");
+  }
+
+  @Test
+  void parentSigtermedWithoutClose_itsDirectoriesAreRemovedAtExit(@TempDir Path tmpdir) throws Exception {
+    List<Process> parents = new ArrayList<>();
+    try {
+      List<ProcessHandle> children = startParentAndReadChildren(parents, tmpdir);
+      assertEquals(2, poolDirectories(tmpdir).size(), poolDirectories(tmpdir).toString());
+      parents.get(0).destroy();
+      assertTrue(parents.get(0).waitFor(30, java.util.concurrent.TimeUnit.SECONDS));
+      // Its exit hook killed the workers, then removed the pool's and the WorkerProcess's directories.
+      assertEquals(List.of(), poolDirectories(tmpdir), "left behind by a parent that exited without close()");
       assertAllExitWithin(children, Duration.ofSeconds(5));
     } finally {
       parents.forEach(Process::destroyForcibly);

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.OptionalInt;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -72,6 +73,24 @@ class WorkerProcessTest {
     WorkerProcess p = WorkerProcess.start(WorkerProcessTest::exitWith, 3);
     assertTrue(p.join(java.time.temporal.ChronoUnit.FOREVER.getDuration()));
     assertEquals(OptionalInt.of(3), p.exitCode());
+  }
+
+  @Test
+  void start_javaCannotBeStarted_throwsAndLeavesNoDirectory() throws Exception {
+    String before = System.getProperty("java.io.tmpdir");
+    System.setProperty("java.io.tmpdir", tmp.toString());
+    try {
+      java.io.UncheckedIOException e =
+          org.junit.jupiter.api.Assertions.assertThrows(
+              java.io.UncheckedIOException.class,
+              () -> WorkerProcess.start(WorkerProcessTest::exitWith, 0, tmp.resolve("no-such-java")));
+      assertEquals("Cannot start a WorkerProcess JVM", e.getMessage());
+    } finally {
+      System.setProperty("java.io.tmpdir", before);
+    }
+    try (var left = Files.list(tmp)) {
+      assertEquals(List.of(), left.collect(java.util.stream.Collectors.toList()));
+    }
   }
 
   @Test

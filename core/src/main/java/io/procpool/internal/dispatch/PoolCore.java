@@ -22,6 +22,7 @@ import io.procpool.internal.supervisor.ClassDataSharing;
 import io.procpool.internal.supervisor.Durations;
 import io.procpool.internal.supervisor.JvmLauncher;
 import io.procpool.internal.supervisor.LaunchedWorker;
+import io.procpool.internal.supervisor.PoolDirectory;
 import io.procpool.internal.supervisor.WorkerLauncher;
 import io.procpool.internal.transport.PoolServer;
 import io.procpool.internal.transport.WorkerService;
@@ -44,13 +45,11 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.Comparator;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
@@ -64,7 +63,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.stream.Stream;
 
 /**
  * The supervisor and dispatcher of one pool: it starts and replaces workers, queues tasks, sends them to
@@ -113,6 +111,7 @@ public final class PoolCore implements WorkerService.Acceptor {
   private final ValueCodec codec;
   private final ByteString secret;
   private final Path dir;
+  private final PoolDirectory directory;
   private final WorkerLauncher launcher;
   private final ScheduledExecutorService timer;
   private final PoolServer server;
@@ -174,9 +173,8 @@ public final class PoolCore implements WorkerService.Acceptor {
     this.secret = ByteString.copyFrom(s);
     this.slots = new Slot[config.workers()];
     try {
-      this.dir =
-          Files.createTempDirectory(
-              "procpool-", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+      this.directory = PoolDirectory.create("procpool-");
+      this.dir = directory.path();
     } catch (IOException e) {
       throw new UncheckedIOException("Cannot create the pool's private directory", e);
     }
@@ -497,11 +495,7 @@ public final class PoolCore implements WorkerService.Acceptor {
   }
 
   private void deleteDir() {
-    try (Stream<Path> files = Files.walk(dir)) {
-      files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-    } catch (IOException e) {
-      // Best effort: the directory is private and in the temp folder.
-    }
+    directory.delete();
   }
 
   // ---------------------------------------------------------------------------------------------------

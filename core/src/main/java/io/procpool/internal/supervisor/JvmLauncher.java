@@ -83,11 +83,14 @@ public final class JvmLauncher implements WorkerLauncher {
 
     ProcessWorker(Process process, OutputStream stdin) {
       this.process = process;
+      // Killed at JVM exit before the pool's directory is deleted (ExitHook), until it exits.
+      ExitHook.register(this);
       this.exit =
           process
               .onExit()
               .handle(
                   (p, e) -> {
+                    ExitHook.unregister(this);
                     try {
                       stdin.close();
                     } catch (IOException ignored) {
