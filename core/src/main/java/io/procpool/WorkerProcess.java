@@ -6,6 +6,7 @@ import io.procpool.internal.codec.ValueCodec;
 import io.procpool.internal.supervisor.Durations;
 import io.procpool.internal.supervisor.JvmCommand;
 import io.procpool.internal.supervisor.PoolDirectory;
+import io.procpool.internal.supervisor.ProcessTree;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -28,7 +29,8 @@ import java.util.concurrent.TimeUnit;
  * <p>The JVM is a direct child of this one, with this JVM's java and classpath; its stdout and stderr
  * are this JVM's. It exits with 0 when the target returns, with 1 (stack trace on its stderr) when the
  * target throws, with n after {@code System.exit(n)}. If this JVM dies, even by SIGKILL, the child
- * exits by itself within a few seconds. This class is thread-safe.
+ * exits by itself within a few seconds. The processes the target starts end with the child: when it
+ * returns, throws, exits, is terminated or killed, or its parent dies. This class is thread-safe.
  */
 public final class WorkerProcess {
   /** Default ObjectInputFilter limits for the target and its argument. */
@@ -188,15 +190,16 @@ public final class WorkerProcess {
 
   /**
    * Sends SIGTERM. Through the process handle, because {@code Process.destroy()} also closes the
-   * child's stdin, which the child takes as its parent's death and exits with its own code instead.
+   * child's stdin, which the child takes as its parent's death and exits with its own code instead. The
+   * child's shutdown hook kills the processes it started.
    */
   public void terminate() {
     process.toHandle().destroy();
   }
 
-  /** Sends SIGKILL. */
+  /** Sends SIGKILL to the child and to every process it started, which would otherwise outlive it. */
   public void kill() {
-    process.toHandle().destroyForcibly();
+    ProcessTree.killTree(process.toHandle());
   }
 
   @Override

@@ -27,15 +27,26 @@ class OrphanTest {
     return startParentAndReadChildren(parents, null);
   }
 
-  /** {@code tmpdir}: the parent's java.io.tmpdir, where its pool's directories go; null for ours. */
   private static List<ProcessHandle> startParentAndReadChildren(List<Process> parents, Path tmpdir)
       throws Exception {
+    return startParentAndReadChildren(parents, tmpdir, null);
+  }
+
+  /**
+   * {@code tmpdir}: the parent's java.io.tmpdir, where its pool's directories go; null for ours.
+   * {@code sleepPidFile}: where a task of the parent writes the pid of a process it started; null for none.
+   */
+  private static List<ProcessHandle> startParentAndReadChildren(
+      List<Process> parents, Path tmpdir, Path sleepPidFile) throws Exception {
     String java = ProcessHandle.current().info().command().orElseThrow();
     List<String> cmd = new ArrayList<>(List.of(java, "-cp", System.getProperty("java.class.path")));
     if (tmpdir != null) {
       cmd.add("-Djava.io.tmpdir=" + tmpdir);
     }
     cmd.add(OrphanParent.class.getName());
+    if (sleepPidFile != null) {
+      cmd.add(sleepPidFile.toString());
+    }
     Process parent = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
     parents.add(parent);
     BufferedReader out = new BufferedReader(new InputStreamReader(parent.getInputStream(), StandardCharsets.UTF_8));
@@ -126,6 +137,30 @@ class OrphanTest {
       assertAllExitWithin(children, Duration.ofSeconds(5));
     } finally {
       parents.forEach(Process::destroyForcibly);
+    }
+  }
+
+  @Test
+  void parentSigkilled_processStartedByATaskDiesWithTheWorkers(@TempDir Path tmp) throws Exception {
+    Path pidFile = tmp.resolve("sleep.pid");
+    List<Process> parents = new ArrayList<>();
+    long sleep = -1;
+    try {
+      List<ProcessHandle> children = startParentAndReadChildren(parents, null, pidFile);
+      Conditions.await("the task to start sleep", Duration.ofSeconds(30), () -> Files.exists(pidFile));
+      sleep = Long.parseLong(Files.readString(pidFile).trim());
+      parents.get(0).destroyForcibly().waitFor();
+      assertAllExitWithin(children, Duration.ofSeconds(5));
+      long pid = sleep;
+      Conditions.await(
+          "sleep (pid " + pid + "), started by a task, to die with its worker after the parent's SIGKILL",
+          Duration.ofSeconds(5),
+          () -> ProcessHandle.of(pid).map(h -> !h.isAlive()).orElse(true));
+    } finally {
+      parents.forEach(Process::destroyForcibly);
+      if (sleep > 0) {
+        ProcessHandle.of(sleep).ifPresent(ProcessHandle::destroyForcibly);
+      }
     }
   }
 

@@ -115,12 +115,16 @@ public final class JvmLauncher implements WorkerLauncher {
       return process.isAlive();
     }
 
+    /** SIGKILL to the worker and to every process it started (its task's tools and scripts). */
     @Override
     public void kill() {
-      process.toHandle().destroyForcibly();
+      ProcessTree.killTree(process.toHandle());
     }
 
-    /** SIGTERM only: {@code Process.destroy()} would also close stdin, which the worker reads as our death. */
+    /**
+     * SIGTERM only: {@code Process.destroy()} would also close stdin, which the worker reads as our death.
+     * The worker's shutdown hook then kills the processes it started.
+     */
     @Override
     public void terminate() {
       process.toHandle().destroy();
