@@ -355,10 +355,10 @@ public final class Pool implements AutoCloseable {
    */
   public static final class Builder {
     /**
-     * The longest heartbeat interval: {@code Integer.MAX_VALUE} ms (about 24.8 days). Longer ones are
-     * clamped to it.
+     * The longest heartbeat interval: {@code Integer.MAX_VALUE} ms (about 24.8 days), as it travels to
+     * workers in a 32-bit field. Longer ones are clamped to it.
      */
-    public static final Duration MAX_HEARTBEAT_INTERVAL = Duration.ofMillis(Integer.MAX_VALUE);
+    private static final Duration MAX_HEARTBEAT_INTERVAL = Duration.ofMillis(Integer.MAX_VALUE);
 
     private int workers = Runtime.getRuntime().availableProcessors();
     private final List<String> jvmOptions = new ArrayList<>();
@@ -596,9 +596,9 @@ public final class Pool implements AutoCloseable {
     /**
      * How often workers report they are alive, and how long a worker may stay silent before it is deemed
      * hung (stopped, stalled in GC, deadlocked) and replaced. Default: 500 ms and 10 s. Long values are
-     * accepted up to {@code ChronoUnit.FOREVER} and clamped: an interval longer than {@link
-     * #MAX_HEARTBEAT_INTERVAL} (about 24.8 days, as the interval travels to workers in milliseconds in a
-     * 32-bit field) is taken as that, and a timeout longer than 100 years as 100 years (practically never).
+     * accepted up to {@code ChronoUnit.FOREVER} and clamped: an interval longer than 2^31-1 ms (about 24.8
+     * days, as the interval travels to workers in milliseconds in a 32-bit field) is taken as that, and a
+     * timeout longer than 100 years as 100 years (practically never).
      * The timeout is checked against the clamped interval.
      *
      * @param interval at least 10 ms

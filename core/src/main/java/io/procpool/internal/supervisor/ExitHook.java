@@ -24,7 +24,12 @@ final class ExitHook {
   private static final Set<PoolDirectory> DIRECTORIES = ConcurrentHashMap.newKeySet();
 
   static {
-    Runtime.getRuntime().addShutdownHook(new Thread(ExitHook::run, "procpool-exit-cleanup"));
+    try {
+      Runtime.getRuntime().addShutdownHook(new Thread(ExitHook::run, "procpool-exit-cleanup"));
+    } catch (IllegalStateException e) {
+      // First used while the JVM is already exiting: nothing registered now outlives it by much, and
+      // the next start's sweep removes the directories.
+    }
   }
 
   private ExitHook() {}
