@@ -3,6 +3,7 @@ package io.procpool;
 import static java.util.Objects.requireNonNull;
 
 import io.procpool.internal.codec.ValueCodec;
+import io.procpool.internal.supervisor.DescendantWatch;
 import io.procpool.internal.supervisor.Durations;
 import io.procpool.internal.supervisor.JvmCommand;
 import io.procpool.internal.supervisor.PoolDirectory;
@@ -115,7 +116,10 @@ public final class WorkerProcess {
         }
       // Keep stdin open until the child exits: its end-of-file tells the child we died. The argfile is
       // read as the child JVM starts, but delete its directory only once the child is gone.
+      // What the target starts dies with the child even when the child dies without its exit hooks.
+      DescendantWatch.watch(p.toHandle());
       p.onExit().thenRun(() -> {
+        DescendantWatch.exited(p.toHandle());
         closeQuietly(stdin);
         dir.delete();
       });

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.common.util.concurrent.ListenableFuture;
+import io.procpool.internal.supervisor.DescendantWatch;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -53,6 +54,18 @@ class TaskProcessesTest {
   static long startSleepAndSpin(String pidFile) throws IOException {
     long pid = startSleep(pidFile);
     Workers.spinIgnoringInterrupts(300_000);
+    return pid;
+  }
+
+  /** {@link #startSleep}, then halts the worker (no exit hooks run) once {@code pidFile + ".go"} exists. */
+  static long startSleepAndHaltWhenTold(String pidFile) throws IOException {
+    long pid = startSleep(pidFile);
+    Path go = Path.of(pidFile + ".go");
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (!Files.exists(go) && System.nanoTime() < deadline) {
+      java.util.concurrent.locks.LockSupport.parkNanos(10_000_000L);
+    }
+    Runtime.getRuntime().halt(3);
     return pid;
   }
 
@@ -123,6 +136,24 @@ class TaskProcessesTest {
       // The spent worker is retired (told to exit) when the next task needs a worker.
       assertEquals(2, pool.submit(Workers::identity, 2).get(60, TimeUnit.SECONDS));
       assertDies(pid, "the worker was recycled (an orderly exit)");
+    }
+  }
+
+  @Test
+  void workerHaltsWithoutExitHooks_taskStartedAProcess_itDiesToo() throws Exception {
+    Path pidFile = tmp.resolve("sleep.pid");
+    try (Pool pool = Pool.builder().workers(1).build()) {
+      long worker = pool.workers().get(0).pid();
+      ListenableFuture<Long> f = pool.submit(TaskProcessesTest::startSleepAndHaltWhenTold, pidFile.toString());
+      long pid = awaitSleepPid(pidFile);
+      Conditions.await(
+          "the parent to have seen sleep (pid " + pid + ") under worker " + worker,
+          Duration.ofSeconds(10),
+          () -> DescendantWatch.lastSeen(worker).stream().anyMatch(h -> h.pid() == pid));
+      Files.createFile(Path.of(pidFile + ".go"));
+      ExecutionException e = assertThrows(ExecutionException.class, () -> f.get(60, TimeUnit.SECONDS));
+      assertInstanceOf(WorkerCrashedException.class, e.getCause());
+      assertDies(pid, "its worker halted (Runtime.halt: no exit hook ran)");
     }
   }
 

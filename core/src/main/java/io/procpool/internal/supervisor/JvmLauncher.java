@@ -85,12 +85,15 @@ public final class JvmLauncher implements WorkerLauncher {
       this.process = process;
       // Killed at JVM exit before the pool's directory is deleted (ExitHook), until it exits.
       ExitHook.register(this);
+      // What its tasks start dies with it even when it dies by itself, without its exit hooks.
+      DescendantWatch.watch(process.toHandle());
       this.exit =
           process
               .onExit()
               .handle(
                   (p, e) -> {
                     ExitHook.unregister(this);
+                    DescendantWatch.exited(process.toHandle());
                     try {
                       stdin.close();
                     } catch (IOException ignored) {
