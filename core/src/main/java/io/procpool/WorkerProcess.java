@@ -114,10 +114,10 @@ public final class WorkerProcess {
         } catch (IOException e) {
           // The JVM died at once; its exit code says why.
         }
-      // Keep stdin open until the child exits: its end-of-file tells the child we died. The argfile is
-      // read as the child JVM starts, but delete its directory only once the child is gone.
       // What the target starts dies with the child even when the child dies without its exit hooks.
       DescendantWatch.watch(p.toHandle());
+      // Keep stdin open until the child exits: its end-of-file tells the child we died. The argfile is
+      // read as the child JVM starts, but delete its directory only once the child is gone.
       p.onExit().thenRun(() -> {
         DescendantWatch.exited(p.toHandle());
         closeQuietly(stdin);
@@ -128,7 +128,8 @@ public final class WorkerProcess {
       // No process to wait for: the directory goes now.
       dir.delete();
       if (e instanceof IOException io) {
-        throw new UncheckedIOException("Cannot start a WorkerProcess JVM", io);
+        throw new UncheckedIOException(
+            "Cannot start a WorkerProcess JVM with " + javaExecutable + ": " + io.getMessage(), io);
       }
       throw (RuntimeException) e;
     }

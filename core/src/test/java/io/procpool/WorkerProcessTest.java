@@ -84,7 +84,9 @@ class WorkerProcessTest {
           org.junit.jupiter.api.Assertions.assertThrows(
               java.io.UncheckedIOException.class,
               () -> WorkerProcess.start(WorkerProcessTest::exitWith, 0, tmp.resolve("no-such-java")));
-      assertEquals("Cannot start a WorkerProcess JVM", e.getMessage());
+      assertTrue(
+          e.getMessage().startsWith("Cannot start a WorkerProcess JVM with " + tmp.resolve("no-such-java") + ": "),
+          e.getMessage());
     } finally {
       System.setProperty("java.io.tmpdir", before);
     }

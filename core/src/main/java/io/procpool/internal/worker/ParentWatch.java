@@ -65,8 +65,11 @@ public final class ParentWatch {
    * whole job), then halts: no shutdown hooks, as nobody is waiting for an orderly exit.
    */
   private static void exit(int exitCode) {
-    ProcessTree.killDescendants();
-    Runtime.getRuntime().halt(exitCode);
+    try {
+      ProcessTree.killDescendants();
+    } finally {
+      Runtime.getRuntime().halt(exitCode);
+    }
   }
 
   /**
