@@ -10,8 +10,10 @@ import io.procpool.internal.dispatch.Capture;
 import io.procpool.internal.dispatch.Maps;
 import io.procpool.internal.dispatch.PoolConfig;
 import io.procpool.internal.dispatch.PoolCore;
+import io.procpool.internal.supervisor.Durations;
 import io.procpool.internal.supervisor.JvmCommand;
 import io.procpool.internal.supervisor.JvmLauncher;
+import io.procpool.internal.supervisor.WorkerHeap;
 import io.procpool.internal.supervisor.WorkerLauncher;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -296,15 +298,16 @@ public final class Pool implements AutoCloseable {
   /**
    * Waits up to {@code timeout} for the pool to terminate: every worker's process has exited and every
    * future is done. Before any shutdown it waits the whole time and returns false, as {@code
-   * ExecutorService} does. A timeout too long for a {@code long} of nanoseconds waits for ever.
+   * ExecutorService} does.
    *
-   * @param timeout the longest time to wait
+   * @param timeout the longest time to wait; any length, up to {@code ChronoUnit.FOREVER} (waits longer
+   *     than 100 years are waits of 100 years)
    * @return true if the pool terminated, false if the time ran out first
    * @throws InterruptedException if interrupted while waiting
    */
   public boolean awaitTermination(Duration timeout) throws InterruptedException {
     requireNonNull(timeout, "timeout");
-    return core.awaitTermination(timeout);
+    return core.awaitTermination(Durations.saturate(timeout));
   }
 
   /**
@@ -367,6 +370,12 @@ public final class Pool implements AutoCloseable {
    * so a builder may be reused.
    */
   public static final class Builder {
+    /**
+     * The longest heartbeat interval: {@code Integer.MAX_VALUE} ms (about 24.8 days), as it travels to
+     * workers in a 32-bit field. Longer ones are clamped to it.
+     */
+    private static final Duration MAX_HEARTBEAT_INTERVAL = Duration.ofMillis(Integer.MAX_VALUE);
+
     private int workers = Runtime.getRuntime().availableProcessors();
     private final List<String> jvmOptions = new ArrayList<>();
     private long maxTasksPerWorker;
@@ -405,6 +414,13 @@ public final class Pool implements AutoCloseable {
      * defaults ({@code -XX:+UseSerialGC} unless a collector is named, {@code -XX:+ExitOnOutOfMemoryError})
      * so they win. Default: none.
      *
+     * <p>Unless these options (or {@code JAVA_TOOL_OPTIONS} in the workers' environment) limit the heap
+     * ({@code -Xmx}, {@code -XX:MaxHeapSize}, {@code -XX:MaxRAM}, {@code -XX:MaxRAMPercentage}), each
+     * worker's maximum heap defaults to its share of the machine's (or container's) memory: (memory - this
+     * JVM's maximum heap - 128 MiB of non-heap memory per JVM) / workers, at most the JVM's usual quarter of
+     * memory and at least 64 MiB, so that the pool as a whole fits and the kernel's OOM killer does not
+     * take the job.
+     *
      * @param options JVM options, none of them blank
      * @return this builder
      */
@@ -434,7 +450,8 @@ public final class Pool implements AutoCloseable {
     /**
      * Longest time one task may run on its worker (its wait in the queue does not count). A task over it
      * fails with {@link TaskTimeoutException}, and its worker is killed and replaced. Default: none.
-     * With a timeout, maps send one input per task.
+     * With a timeout, maps send one input per task. A timeout longer than 100 years (up to {@code
+     * ChronoUnit.FOREVER}) is accepted and taken as 100 years, that is, practically none.
      *
      * @param timeout the longest run time of one task, positive
      * @return this builder
@@ -443,7 +460,7 @@ public final class Pool implements AutoCloseable {
       requireNonNull(timeout, "taskTimeout");
       checkArgument(
           !timeout.isNegative() && !timeout.isZero(), "taskTimeout is %s, but must be positive", timeout);
-      this.taskTimeout = timeout;
+      this.taskTimeout = Durations.saturate(timeout);
       return this;
     }
 
@@ -587,7 +604,8 @@ public final class Pool implements AutoCloseable {
     }
 
     /**
-     * How long a worker may take to start and connect. Default: 60 s.
+     * How long a worker may take to start and connect. Default: 60 s. A timeout longer than 100 years (up
+     * to {@code ChronoUnit.FOREVER}) is accepted and taken as 100 years.
      *
      * @param timeout positive
      * @return this builder
@@ -595,13 +613,17 @@ public final class Pool implements AutoCloseable {
     public Builder startTimeout(Duration timeout) {
       requireNonNull(timeout, "startTimeout");
       checkArgument(!timeout.isNegative() && !timeout.isZero(), "startTimeout is %s, but must be positive", timeout);
-      this.startTimeout = timeout;
+      this.startTimeout = Durations.saturate(timeout);
       return this;
     }
 
     /**
      * How often workers report they are alive, and how long a worker may stay silent before it is deemed
-     * hung (stopped, stalled in GC, deadlocked) and replaced. Default: 500 ms and 10 s.
+     * hung (stopped, stalled in GC, deadlocked) and replaced. Default: 500 ms and 10 s. Long values are
+     * accepted up to {@code ChronoUnit.FOREVER} and clamped: an interval longer than 2^31-1 ms (about 24.8
+     * days, as the interval travels to workers in milliseconds in a 32-bit field) is taken as that, and a
+     * timeout longer than 100 years as 100 years (practically never).
+     * The timeout is checked against the clamped interval.
      *
      * @param interval at least 10 ms
      * @param timeout at least twice the interval
@@ -610,6 +632,9 @@ public final class Pool implements AutoCloseable {
     public Builder heartbeat(Duration interval, Duration timeout) {
       requireNonNull(interval, "interval");
       requireNonNull(timeout, "timeout");
+      // Clamp first: toMillis() and multipliedBy(2) below throw ArithmeticException on huge values.
+      interval = Durations.saturate(interval, MAX_HEARTBEAT_INTERVAL);
+      timeout = Durations.saturate(timeout);
       checkArgument(interval.toMillis() >= 10, "heartbeat interval is %s, but must be at least 10 ms", interval);
       checkArgument(
           timeout.compareTo(interval.multipliedBy(2)) >= 0,
@@ -623,7 +648,9 @@ public final class Pool implements AutoCloseable {
 
     /**
      * How long a cancelled running task may take to stop after its thread is interrupted before its
-     * worker is killed and replaced. Default: 2 s.
+     * worker is killed and replaced. Default: 2 s. A period longer than 100 years (up to {@code
+     * ChronoUnit.FOREVER}) is accepted and taken as 100 years, so a task that ignores interrupts is
+     * practically never killed.
      *
      * @param grace not negative
      * @return this builder
@@ -631,7 +658,7 @@ public final class Pool implements AutoCloseable {
     public Builder cancelGracePeriod(Duration grace) {
       requireNonNull(grace, "cancelGracePeriod");
       checkArgument(!grace.isNegative(), "cancelGracePeriod is %s, but must not be negative", grace);
-      this.cancelGracePeriod = grace;
+      this.cancelGracePeriod = Durations.saturate(grace);
       return this;
     }
 
@@ -652,7 +679,8 @@ public final class Pool implements AutoCloseable {
       JvmCommand command =
           new JvmCommand(
               javaExecutable != null ? javaExecutable : JvmCommand.currentJava(),
-              ImmutableList.copyOf(jvmOptions),
+              // Unless the user limits the heap, cap each worker's so the whole pool fits in memory.
+              ImmutableList.copyOf(WorkerHeap.withDefaultMaxHeap(jvmOptions, environment, workers)),
               classpath != null ? classpath : System.getProperty("java.class.path"),
               ImmutableMap.copyOf(environment),
               workingDirectory);

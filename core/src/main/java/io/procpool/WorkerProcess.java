@@ -4,16 +4,17 @@ import static java.util.Objects.requireNonNull;
 
 import io.procpool.internal.codec.SerialFilters;
 import io.procpool.internal.codec.ValueCodec;
+import io.procpool.internal.supervisor.DescendantWatch;
+import io.procpool.internal.supervisor.Durations;
 import io.procpool.internal.supervisor.JvmCommand;
+import io.procpool.internal.supervisor.PoolDirectory;
+import io.procpool.internal.supervisor.ProcessTree;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.Serializable;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
 import java.util.OptionalInt;
@@ -30,7 +31,8 @@ import java.util.concurrent.TimeUnit;
  * <p>The JVM is a direct child of this one, with this JVM's java and classpath; its stdout and stderr
  * are this JVM's. It exits with 0 when the target returns, with 1 (stack trace on its stderr) when the
  * target throws, with n after {@code System.exit(n)}. If this JVM dies, even by SIGKILL, the child
- * exits by itself within a few seconds. This class is thread-safe.
+ * exits by itself within a few seconds. The processes the target starts end with the child: when it
+ * returns, throws, exits, is terminated or killed, or its parent dies. This class is thread-safe.
  */
 public final class WorkerProcess {
   /**
@@ -65,6 +67,11 @@ public final class WorkerProcess {
    * @throws UncheckedIOException if the JVM cannot be started
    */
   public static <I> WorkerProcess start(Target<I> target, I argument) {
+    return start(target, argument, JvmCommand.currentJava());
+  }
+
+  /** {@link #start(Target, Object)} with another java executable (tests). */
+  static <I> WorkerProcess start(Target<I> target, I argument, java.nio.file.Path javaExecutable) {
     requireNonNull(target, "target");
     byte[] payload;
     try {
@@ -72,19 +79,21 @@ public final class WorkerProcess {
     } catch (ValueCodec.CodecException e) {
       throw new IllegalArgumentException("Cannot start a WorkerProcess: " + e.getMessage(), e);
     }
+    PoolDirectory dir;
     try {
-      Path dir =
-          Files.createTempDirectory(
-              "procpool-process-",
-              PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+      dir = PoolDirectory.create("procpool-process-");
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot create the private directory of a WorkerProcess", e);
+    }
+    try {
       List<String> cmd =
             new JvmCommand(
-                    JvmCommand.currentJava(),
+                    javaExecutable,
                     List.of(),
                     System.getProperty("java.class.path"),
                     java.util.Map.of(),
                     null)
-                .toCommand(dir, "io.procpool.internal.worker.ProcessMain");
+                .toCommand(dir.path(), "io.procpool.internal.worker.ProcessMain");
         Process p =
             new ProcessBuilder(cmd)
                 .redirectOutput(ProcessBuilder.Redirect.INHERIT)
@@ -103,15 +112,24 @@ public final class WorkerProcess {
         } catch (IOException e) {
           // The JVM died at once; its exit code says why.
         }
+      // What the target starts dies with the child even when the child dies without its exit hooks.
+      DescendantWatch.watch(p.toHandle());
       // Keep stdin open until the child exits: its end-of-file tells the child we died. The argfile is
       // read as the child JVM starts, but delete its directory only once the child is gone.
       p.onExit().thenRun(() -> {
+        DescendantWatch.exited(p.toHandle());
         closeQuietly(stdin);
-        deleteQuietly(dir);
+        dir.delete();
       });
       return new WorkerProcess(p);
-    } catch (IOException e) {
-      throw new UncheckedIOException("Cannot start a WorkerProcess JVM", e);
+    } catch (IOException | RuntimeException e) {
+      // No process to wait for: the directory goes now.
+      dir.delete();
+      if (e instanceof IOException io) {
+        throw new UncheckedIOException(
+            "Cannot start a WorkerProcess JVM with " + javaExecutable + ": " + io.getMessage(), io);
+      }
+      throw (RuntimeException) e;
     }
   }
 
@@ -120,14 +138,6 @@ public final class WorkerProcess {
       s.close();
     } catch (IOException e) {
       // Already closed by the child's exit.
-    }
-  }
-
-  private static void deleteQuietly(Path dir) {
-    try (var files = Files.walk(dir)) {
-      files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-    } catch (IOException e) {
-      // Best effort.
     }
   }
 
@@ -161,13 +171,14 @@ public final class WorkerProcess {
   /**
    * Waits up to {@code timeout} for the child to exit; true if it has.
    *
-   * @param timeout the longest time to wait
+   * @param timeout the longest time to wait; any length up to {@code ChronoUnit.FOREVER} (a wait too long
+   *     for a {@code long} of nanoseconds, about 292 years, is taken as that long)
    * @return true if the child has exited
    * @throws InterruptedException if interrupted while waiting
    */
   public boolean join(Duration timeout) throws InterruptedException {
     requireNonNull(timeout, "timeout");
-    return process.waitFor(Math.max(0, timeout.toNanos()), TimeUnit.NANOSECONDS);
+    return process.waitFor(Math.max(0, Durations.toNanosSaturated(timeout)), TimeUnit.NANOSECONDS);
   }
 
   /**
@@ -182,15 +193,16 @@ public final class WorkerProcess {
 
   /**
    * Sends SIGTERM. Through the process handle, because {@code Process.destroy()} also closes the
-   * child's stdin, which the child takes as its parent's death and exits with its own code instead.
+   * child's stdin, which the child takes as its parent's death and exits with its own code instead. The
+   * child's shutdown hook kills the processes it started.
    */
   public void terminate() {
     process.toHandle().destroy();
   }
 
-  /** Sends SIGKILL. */
+  /** Sends SIGKILL to the child and to every process it started, which would otherwise outlive it. */
   public void kill() {
-    process.toHandle().destroyForcibly();
+    ProcessTree.killTree(process.toHandle());
   }
 
   @Override

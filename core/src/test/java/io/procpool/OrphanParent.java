@@ -5,7 +5,8 @@ import java.util.List;
 
 /**
  * A parent JVM for {@link OrphanTest}: starts a pool of two workers and a WorkerProcess, prints their
- * pids on one line ("PIDS a b c"), then blocks until it is killed.
+ * pids on one line ("PIDS a b c"), then blocks until it is killed. With an argument, a second task starts
+ * {@code sleep 300} and writes its pid to the file the argument names.
  */
 public final class OrphanParent {
   private OrphanParent() {}
@@ -19,6 +20,10 @@ public final class OrphanParent {
     WorkerProcess p = WorkerProcess.start(OrphanParent::sleepForever, "");
     // Keep a task running too: a busy worker must notice as well as an idle one.
     pool.submit(Workers::sleep, 600_000L);
+    if (args.length > 0) {
+      // A task that starts a process of its own (sleep 300) and writes its pid to args[0].
+      pool.submit(TaskProcessesTest::startSleepAndSpin, args[0]);
+    }
     List<String> pids = new ArrayList<>();
     pool.workers().forEach(w -> pids.add(Long.toString(w.pid())));
     pids.add(Long.toString(p.pid()));

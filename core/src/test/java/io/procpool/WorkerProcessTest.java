@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.OptionalInt;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -65,6 +66,33 @@ class WorkerProcessTest {
     p.terminate();
     assertTrue(p.join(Duration.ofSeconds(30)));
     assertEquals(OptionalInt.of(143), p.exitCode());
+  }
+
+  @Test
+  void join_foreverTimeout_waitsForExitInsteadOfArithmeticException() throws Exception {
+    WorkerProcess p = WorkerProcess.start(WorkerProcessTest::exitWith, 3);
+    assertTrue(p.join(java.time.temporal.ChronoUnit.FOREVER.getDuration()));
+    assertEquals(OptionalInt.of(3), p.exitCode());
+  }
+
+  @Test
+  void start_javaCannotBeStarted_throwsAndLeavesNoDirectory() throws Exception {
+    String before = System.getProperty("java.io.tmpdir");
+    System.setProperty("java.io.tmpdir", tmp.toString());
+    try {
+      java.io.UncheckedIOException e =
+          org.junit.jupiter.api.Assertions.assertThrows(
+              java.io.UncheckedIOException.class,
+              () -> WorkerProcess.start(WorkerProcessTest::exitWith, 0, tmp.resolve("no-such-java")));
+      assertTrue(
+          e.getMessage().startsWith("Cannot start a WorkerProcess JVM with " + tmp.resolve("no-such-java") + ": "),
+          e.getMessage());
+    } finally {
+      System.setProperty("java.io.tmpdir", before);
+    }
+    try (var left = Files.list(tmp)) {
+      assertEquals(List.of(), left.collect(java.util.stream.Collectors.toList()));
+    }
   }
 
   @Test

@@ -1,5 +1,7 @@
 package io.procpool.internal.dispatch;
 
+import io.procpool.internal.supervisor.Durations;
+import io.procpool.internal.supervisor.ExitHook;
 import com.google.common.util.concurrent.ListenableFuture;
 import com.google.common.util.concurrent.SettableFuture;
 import io.procpool.PoolStats;
@@ -57,6 +59,8 @@ public final class PoolCore {
   private final Watchdog watchdog;
   private final SettableFuture<Void> started = SettableFuture.create();
   private final SettableFuture<Void> terminated = SettableFuture.create();
+  /** Registered with the JVM exit hook while the pool runs. */
+  private final Runnable onJvmExit;
 
   public PoolCore(PoolConfig config) {
     this.config = config;
@@ -77,6 +81,7 @@ public final class PoolCore {
         new Supervisor(name, log, ctx, config.workers(), resources.launcher, resources.dir, resources.capture,
             resources.timer, System::nanoTime, counters, settlement);
     lifecycle.supervise(supervisor);
+    this.onJvmExit = () -> ctx.update(lifecycle::jvmExiting);
     this.intake =
         new TaskIntake(name, log, ctx, lifecycle, dispatcher, supervisor, completions, counters, encoder,
             resources.timer, config.cancelGracePeriod());
@@ -112,7 +117,7 @@ public final class PoolCore {
         .setProtocolVersion(WorkerRuntime.PROTOCOL_VERSION)
         .setTarget(server.target())
         .setSecret(resources.secret)
-        .setHeartbeatMillis((int) Math.min(Integer.MAX_VALUE, Watchdog.nanos(config.heartbeatInterval()) / 1_000_000))
+        .setHeartbeatMillis((int) Math.min(Integer.MAX_VALUE, Durations.toNanosSaturated(config.heartbeatInterval()) / 1_000_000))
         .setPoolName(name)
         .setSerialFilter(SerialFilter.newBuilder().setPattern(SerialFilters.pattern(config.serialFilter())))
         .setBlobDir(resources.dir.toString())
@@ -136,12 +141,12 @@ public final class PoolCore {
    */
   public void start() {
     ctx.update(() -> lifecycle.start(System.nanoTime()));
-    ShutdownHooks.register(this);
+    ExitHook.registerPool(onJvmExit);
     long period = Watchdog.periodMillis(config);
     var unused = resources.timer.scheduleWithFixedDelay(watchdog, period, period, TimeUnit.MILLISECONDS);
     Throwable failure;
     try {
-      started.get(Watchdog.nanos(config.startTimeout()), TimeUnit.NANOSECONDS);
+      started.get(Durations.toNanosSaturated(config.startTimeout()), TimeUnit.NANOSECONDS);
       return;
     } catch (ExecutionException e) {
       failure = e.getCause();
@@ -166,7 +171,7 @@ public final class PoolCore {
   }
 
   private void release() {
-    ShutdownHooks.unregister(this);
+    ExitHook.unregisterPool(onJvmExit);
     resources.close();
     log.log(System.Logger.Level.DEBUG, "{0}: terminated", name);
     terminated.set(null);
@@ -196,16 +201,6 @@ public final class PoolCore {
     }
   }
 
-  /** Kills every worker without waiting: the JVM shutdown hook. */
-  void killAll() {
-    ctx.update(
-        () -> {
-          for (Worker w : supervisor.all()) {
-            supervisor.kill(w, "this JVM is exiting");
-          }
-        });
-  }
-
   /**
    * Waits up to {@code timeout} for termination.
    *
@@ -213,7 +208,7 @@ public final class PoolCore {
    */
   public boolean awaitTermination(Duration timeout) throws InterruptedException {
     try {
-      terminated.get(Math.max(0, Watchdog.nanos(timeout)), TimeUnit.NANOSECONDS);
+      terminated.get(Math.max(0, Durations.toNanosSaturated(timeout)), TimeUnit.NANOSECONDS);
       return true;
     } catch (TimeoutException e) {
       return false;

@@ -122,6 +122,19 @@ final class PoolLifecycle implements Supervisor.Lifecycle {
     return toCancel;
   }
 
+  /**
+   * The JVM is exiting without close(): nothing more is launched or replaced, and every worker is killed.
+   * Futures are left as they are: completing them would run user listeners in the exit hook.
+   */
+  void jvmExiting() {
+    shutdown();
+    stoppedNow = true;
+    openMaps = 0;
+    for (Worker w : supervisor.all()) {
+      supervisor.kill(w, "this JVM is exiting");
+    }
+  }
+
   boolean isShutdown() {
     return state.compareTo(State.SHUTTING_DOWN) >= 0;
   }

@@ -5,16 +5,14 @@ import io.procpool.internal.codec.SerialFilters;
 import io.procpool.internal.codec.ValueCodec;
 import io.procpool.internal.supervisor.ClassDataSharing;
 import io.procpool.internal.supervisor.JvmLauncher;
+import io.procpool.internal.supervisor.PoolDirectory;
 import io.procpool.internal.supervisor.WorkerLauncher;
 import io.procpool.internal.transport.PoolServer;
 import io.procpool.internal.transport.WorkerService;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
-import java.util.Comparator;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -22,7 +20,6 @@ import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.stream.Stream;
 
 /**
  * What one pool holds from the operating system and the JVM, made in one place and released in one
@@ -30,6 +27,8 @@ import java.util.stream.Stream;
  * its gRPC server.
  */
 final class PoolResources {
+  /** The pool's private directory (0700): status files, blobs, capture files, the Unix socket. */
+  final PoolDirectory directory;
   final Path dir;
   final ByteString secret;
   final ValueCodec codec;
@@ -48,9 +47,10 @@ final class PoolResources {
   volatile PoolServer server;
 
   private PoolResources(
-      Path dir, ByteString secret, ValueCodec codec, WorkerLauncher launcher, boolean capture,
+      PoolDirectory directory, ByteString secret, ValueCodec codec, WorkerLauncher launcher, boolean capture,
       ScheduledExecutorService timer, ExecutorService executor) {
-    this.dir = dir;
+    this.directory = directory;
+    this.dir = directory.path();
     this.secret = secret;
     this.codec = codec;
     this.launcher = launcher;
@@ -62,13 +62,13 @@ final class PoolResources {
   static PoolResources create(PoolConfig config, String name) {
     byte[] s = new byte[32];
     new SecureRandom().nextBytes(s);
-    Path dir;
+    PoolDirectory directory;
     try {
-      dir = Files.createTempDirectory(
-          "procpool-", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+      directory = PoolDirectory.create("procpool-");
     } catch (IOException e) {
       throw new UncheckedIOException("Cannot create the pool's private directory", e);
     }
+    Path dir = directory.path();
     try {
       ValueCodec codec = new ValueCodec(SerialFilters.filter(SerialFilters.pattern(config.serialFilter())), dir);
       WorkerLauncher launcher =
@@ -82,9 +82,9 @@ final class PoolResources {
       ThreadPoolExecutor executor =
           new ThreadPoolExecutor(0, Integer.MAX_VALUE, 10, TimeUnit.SECONDS, new SynchronousQueue<>(),
               r -> daemon(r, name + "-exec-" + n.incrementAndGet()));
-      return new PoolResources(dir, ByteString.copyFrom(s), codec, launcher, capture, timer, executor);
+      return new PoolResources(directory, ByteString.copyFrom(s), codec, launcher, capture, timer, executor);
     } catch (RuntimeException e) {
-      deleteTree(dir);
+      directory.delete();
       throw e;
     }
   }
@@ -109,14 +109,6 @@ final class PoolResources {
     }
     timer.shutdownNow();
     executor.shutdown();
-    deleteTree(dir);
-  }
-
-  private static void deleteTree(Path dir) {
-    try (Stream<Path> files = Files.walk(dir)) {
-      files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-    } catch (IOException e) {
-      // Best effort: the directory is private and in the temp folder.
-    }
+    directory.delete();
   }
 }

@@ -1,5 +1,6 @@
 package io.procpool.internal.dispatch;
 
+import io.procpool.internal.supervisor.Durations;
 import com.google.common.util.concurrent.ListenableFuture;
 import com.google.common.util.concurrent.MoreExecutors;
 import io.procpool.Task;
@@ -152,7 +153,7 @@ final class TaskIntake {
     ctx.outbox.send(w.connection, ParentMessage.newBuilder().setCancel(Cancel.newBuilder().setTaskId(r.id)).build());
     var unused = timer.schedule(
         () -> ctx.update(() -> killIfStillRunning(r, w)),
-        Math.max(0, Watchdog.nanos(cancelGracePeriod)), TimeUnit.NANOSECONDS);
+        Math.max(0, Durations.toNanosSaturated(cancelGracePeriod)), TimeUnit.NANOSECONDS);
   }
 
   private void killIfStillRunning(TaskRecord r, Worker w) {

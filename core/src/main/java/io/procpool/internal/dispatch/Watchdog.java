@@ -1,5 +1,6 @@
 package io.procpool.internal.dispatch;
 
+import io.procpool.internal.supervisor.Durations;
 import io.procpool.TaskTimeoutException;
 import io.procpool.internal.jfr.PoolEvents;
 import io.procpool.internal.worker.StatusFile;
@@ -40,27 +41,18 @@ final class Watchdog implements Runnable {
     this.completions = completions;
     this.clock = clock;
     this.taskTimeout = config.taskTimeout();
-    this.taskTimeoutNanos = taskTimeout == null ? Long.MAX_VALUE : nanos(taskTimeout);
-    this.startTimeoutNanos = nanos(config.startTimeout());
-    this.heartbeatTimeoutNanos = nanos(config.heartbeatTimeout());
+    this.taskTimeoutNanos = taskTimeout == null ? Long.MAX_VALUE : Durations.toNanosSaturated(taskTimeout);
+    this.startTimeoutNanos = Durations.toNanosSaturated(config.startTimeout());
+    this.heartbeatTimeoutNanos = Durations.toNanosSaturated(config.heartbeatTimeout());
     this.capture = capture;
     this.dir = dir;
   }
 
-  /** {@code d} in nanoseconds, saturated at {@code Long.MAX_VALUE} (about 292 years). */
-  static long nanos(Duration d) {
-    try {
-      return d.toNanos();
-    } catch (ArithmeticException e) {
-      return d.isNegative() ? Long.MIN_VALUE : Long.MAX_VALUE;
-    }
-  }
-
   /** How often to check: often enough for the shortest of the timeouts, between 5 and 250 ms. */
   static long periodMillis(PoolConfig config) {
-    long period = TimeUnit.NANOSECONDS.toMillis(nanos(config.heartbeatInterval()));
+    long period = TimeUnit.NANOSECONDS.toMillis(Durations.toNanosSaturated(config.heartbeatInterval()));
     if (config.taskTimeout() != null) {
-      period = Math.min(period, Math.max(5, TimeUnit.NANOSECONDS.toMillis(nanos(config.taskTimeout())) / 10));
+      period = Math.min(period, Math.max(5, TimeUnit.NANOSECONDS.toMillis(Durations.toNanosSaturated(config.taskTimeout())) / 10));
     }
     return Math.max(5, Math.min(period, 250));
   }

@@ -5,14 +5,15 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
@@ -29,14 +30,16 @@ import java.util.concurrent.TimeUnit;
  * installation and set of jars, in a separate training run ({@link
  * io.procpool.internal.worker.Training} under {@code -XX:DumpLoadedClassList}, then {@code
  * -Xshare:dump}), and cached in {@code ~/.cache/procpool/cds} (system property {@code
- * procpool.cds.dir}). Anything that goes wrong falls back silently to starting without the archive, and
- * is remembered so it is not retried. The cache keeps the four newest archives. {@code
- * -Dprocpool.cds=false} turns it off.
+ * procpool.cds.dir}) by {@link ArchiveCache}, which refuses a directory others could write to, verifies
+ * each archive before use, builds each once across JVMs, and forgets failures after a while. Anything
+ * that goes wrong falls back to starting without the archive. {@code -Dprocpool.cds=false} turns it off.
  */
 public final class ClassDataSharing {
   private static final System.Logger LOG = System.getLogger("io.procpool.Pool");
-  /** Archives kept in the cache directory. */
-  private static final int KEEP = 4;
+  /** The longest one training step may take. */
+  private static final Duration RUN_LIMIT = Duration.ofSeconds(120);
+  /** What {@link #run} returns when a step takes longer than {@link #RUN_LIMIT}. */
+  private static final int TIMED_OUT = -1;
 
   /** Classes whose jars make up the archived runtime, in classpath order. */
   private static final String[] MARKERS = {
@@ -59,9 +62,13 @@ public final class ClassDataSharing {
 
   private ClassDataSharing() {}
 
+  /** How long a JVM waits for another one that is building the same archive before going without. */
+  static final Duration LOCK_WAIT = Duration.ofSeconds(30);
+
   /**
    * Returns {@code command} changed to use an archive (building it first if needed), or {@code command}
-   * itself when no archive can be had.
+   * itself when no archive can be had. {@code scratch} is the pool's private directory: training files go
+   * there, and its owner (this JVM's user) is the owner the cache directory must have.
    */
   public static JvmCommand apply(JvmCommand command, Path scratch, String pool) {
     if (!Boolean.parseBoolean(System.getProperty("procpool.cds", "true"))) {
@@ -73,20 +80,17 @@ public final class ClassDataSharing {
         return command;
       }
       String prefix = join(jars);
-      Path dir = cacheDir();
-      String key = key(command.java(), jars);
-      Path archive = dir.resolve(key + ".jsa");
-      Path failed = dir.resolve(key + ".failed");
-      if (Files.exists(failed)) {
-        return command;
-      }
-      if (!Files.exists(archive) && !train(command, prefix, archive, failed, scratch, pool)) {
+      ArchiveCache cache = new ArchiveCache(cacheDir(), Files.getOwner(scratch), Clock.systemUTC(), LOCK_WAIT);
+      Optional<Path> archive =
+          cache.archive(key(command.java(), jars), tmp -> train(command, prefix, tmp, scratch), pool);
+      if (archive.isEmpty()) {
         return command;
       }
       List<String> options = new ArrayList<>();
-      options.add("-XX:SharedArchiveFile=" + archive);
+      options.add("-XX:SharedArchiveFile=" + archive.get());
       options.add("-Xshare:auto");
-      // A stale or unusable archive must not print warnings into the user's output: fall back quietly.
+      // The archive has been verified against its checksum; what the JVM may still say about it (a
+      // mismatch it detects on its own, and then runs without) must not land in the user's output.
       options.add("-Xlog:cds*=off");
       options.add("-Xlog:class+path*=off");
       options.addAll(command.jvmOptions());
@@ -123,25 +127,16 @@ public final class ClassDataSharing {
     return new ArrayList<>(jars);
   }
 
-  private static Path cacheDir() throws IOException {
+  /** The cache directory: {@code procpool.cds.dir}, else {@code ~/.cache/procpool/cds}. */
+  static Path cacheDir() {
     String configured = System.getProperty("procpool.cds.dir");
-    Path dir =
-        configured != null
-            ? Path.of(configured)
-            : Path.of(System.getProperty("user.home"), ".cache", "procpool", "cds");
-    if (!Files.isDirectory(dir)) {
-      Files.createDirectories(dir);
-      try {
-        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
-      } catch (UnsupportedOperationException e) {
-        // Not a POSIX file system: leave the default permissions.
-      }
-    }
-    return dir;
+    return configured != null
+        ? Path.of(configured)
+        : Path.of(System.getProperty("user.home"), ".cache", "procpool", "cds");
   }
 
   /** Identifies the java installation and the exact jars (path, size, modification time). */
-  private static String key(Path java, List<Path> jars) throws IOException {
+  static String key(Path java, List<Path> jars) throws IOException {
     try {
       MessageDigest md = MessageDigest.getInstance("SHA-256");
       Path real = java.toRealPath();
@@ -160,13 +155,10 @@ public final class ClassDataSharing {
     }
   }
 
-  /** Runs the two training steps; returns whether the archive now exists. */
-  private static boolean train(
-      JvmCommand command, String prefix, Path archive, Path failed, Path scratch, String pool) {
-    long start = System.nanoTime();
+  /** Runs the two training steps, dumping the archive into {@code archive}; throws with the reason. */
+  private static void train(JvmCommand command, String prefix, Path archive, Path scratch)
+      throws IOException, InterruptedException {
     Path list = scratch.resolve("cds-classes.lst");
-    Path tmp = archive.resolveSibling(archive.getFileName() + "." + ProcessHandle.current().pid() + ".tmp");
-    String reason;
     try {
       int listed =
           run(
@@ -178,80 +170,29 @@ public final class ClassDataSharing {
                   prefix + File.pathSeparator + command.classpath(),
                   "io.procpool.internal.worker.Training"),
               scratch);
-      if (listed == 0) {
-        int dumped =
-            run(
-                List.of(
-                    command.java().toString(),
-                    "-Xshare:dump",
-                    "-XX:SharedClassListFile=" + list,
-                    "-XX:SharedArchiveFile=" + tmp,
-                    "-cp",
-                    prefix),
-                scratch);
-        if (dumped == 0 && Files.exists(tmp)) {
-          Files.move(tmp, archive, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-          pruneCache(archive.getParent(), archive);
-          LOG.log(
-              System.Logger.Level.INFO,
-              "{0}: built a class-data-sharing archive for worker JVMs in {1,number,#} ms: {2}",
-              pool,
-              TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start),
-              archive);
-          return true;
-        }
-        reason = "the dump exited with code " + dumped;
-      } else {
-        reason = "the training run exited with code " + listed;
+      if (listed != 0) {
+        throw new IOException("the training run " + exit(listed));
       }
-    } catch (IOException e) {
-      reason = e.toString();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return false;
+      int dumped =
+          run(
+              List.of(
+                  command.java().toString(),
+                  "-Xshare:dump",
+                  "-XX:SharedClassListFile=" + list,
+                  "-XX:SharedArchiveFile=" + archive,
+                  "-cp",
+                  prefix),
+              scratch);
+      if (dumped != 0) {
+        throw new IOException("the dump " + exit(dumped));
+      }
     } finally {
-      try {
-        Files.deleteIfExists(tmp);
-        Files.deleteIfExists(list);
-      } catch (IOException e) {
-        // Scratch files; the pool's directory is deleted anyway.
-      }
+      Files.deleteIfExists(list);
     }
-    LOG.log(System.Logger.Level.DEBUG, "{0}: no class-data-sharing archive for workers: {1}", pool, reason);
-    try {
-      Files.writeString(failed, reason + "\n");
-    } catch (IOException e) {
-      // Then we will try again next time.
-    }
-    return false;
   }
 
-  /**
-   * Keeps the cache from growing without bound: every rebuild of an application's jars makes a new key,
-   * and an archive is tens of MiB. Keeps the {@link #KEEP} most recently modified archives.
-   */
-  private static void pruneCache(Path dir, Path keep) {
-    try (var files = Files.list(dir)) {
-      List<Path> archives =
-          files
-              .filter(p -> p.getFileName().toString().endsWith(".jsa") && !p.equals(keep))
-              .sorted(
-                  java.util.Comparator.comparing(
-                          (Path p) -> {
-                            try {
-                              return Files.getLastModifiedTime(p).toMillis();
-                            } catch (IOException e) {
-                              return 0L;
-                            }
-                          })
-                      .reversed())
-              .collect(java.util.stream.Collectors.toList());
-      for (Path old : archives.subList(Math.min(archives.size(), KEEP - 1), archives.size())) {
-        Files.deleteIfExists(old);
-      }
-    } catch (IOException | RuntimeException e) {
-      // An old archive left behind costs disk space only.
-    }
+  private static String exit(int code) {
+    return code == TIMED_OUT ? "timed out after " + RUN_LIMIT.toSeconds() + " s" : "exited with code " + code;
   }
 
   private static int run(List<String> cmd, Path scratch) throws IOException, InterruptedException {
@@ -262,8 +203,8 @@ public final class ClassDataSharing {
             .redirectInput(ProcessBuilder.Redirect.PIPE)
             .start();
     try {
-      if (!p.waitFor(120, TimeUnit.SECONDS)) {
-        return -1;
+      if (!p.waitFor(RUN_LIMIT.toMillis(), TimeUnit.MILLISECONDS)) {
+        return TIMED_OUT;
       }
       return p.exitValue();
     } finally {

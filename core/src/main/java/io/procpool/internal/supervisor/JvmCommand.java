@@ -46,7 +46,11 @@ public record JvmCommand(
     // An OutOfMemoryError leaves a worker's heap in an unknown state: let it die and be replaced, which
     // fails the task with WorkerCrashedException. Users may pass -XX:-ExitOnOutOfMemoryError (later wins).
     cmd.add("-XX:+ExitOnOutOfMemoryError");
-    if (jvmOptions.stream().noneMatch(o -> o.startsWith("-Xms") || o.startsWith("-XX:InitialHeapSize"))) {
+    long maxHeap = WorkerHeap.explicitMaxHeapBytes(jvmOptions);
+    if (jvmOptions.stream().noneMatch(o -> o.startsWith("-Xms") || o.startsWith("-XX:InitialHeapSize"))
+        // Under an explicit -Xmx below 16m the JVM would refuse to start ("Initial heap size set to a
+        // larger value than the maximum heap size"): leave the initial heap to it then.
+        && (maxHeap < 0 || maxHeap >= 16L << 20)) {
       // The default initial heap is 1/64 of RAM (378 MiB here), and a young worker touches most of its
       // young generation before its first collection: an idle worker sat at ~100 MiB resident. A small
       // start lets the heap grow to what tasks use instead.

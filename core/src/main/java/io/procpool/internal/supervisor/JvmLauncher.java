@@ -83,11 +83,17 @@ public final class JvmLauncher implements WorkerLauncher {
 
     ProcessWorker(Process process, OutputStream stdin) {
       this.process = process;
+      // Killed at JVM exit before the pool's directory is deleted (ExitHook), until it exits.
+      ExitHook.register(this);
+      // What its tasks start dies with it even when it dies by itself, without its exit hooks.
+      DescendantWatch.watch(process.toHandle());
       this.exit =
           process
               .onExit()
               .handle(
                   (p, e) -> {
+                    ExitHook.unregister(this);
+                    DescendantWatch.exited(process.toHandle());
                     try {
                       stdin.close();
                     } catch (IOException ignored) {
@@ -112,12 +118,16 @@ public final class JvmLauncher implements WorkerLauncher {
       return process.isAlive();
     }
 
+    /** SIGKILL to the worker and to every process it started (its task's tools and scripts). */
     @Override
     public void kill() {
-      process.toHandle().destroyForcibly();
+      ProcessTree.killTree(process.toHandle());
     }
 
-    /** SIGTERM only: {@code Process.destroy()} would also close stdin, which the worker reads as our death. */
+    /**
+     * SIGTERM only: {@code Process.destroy()} would also close stdin, which the worker reads as our death.
+     * The worker's shutdown hook then kills the processes it started.
+     */
     @Override
     public void terminate() {
       process.toHandle().destroy();

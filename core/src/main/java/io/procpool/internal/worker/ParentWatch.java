@@ -1,5 +1,6 @@
 package io.procpool.internal.worker;
 
+import io.procpool.internal.supervisor.ProcessTree;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.Optional;
@@ -12,8 +13,8 @@ import java.util.concurrent.TimeUnit;
  * <p>Two independent signals, because each alone has a gap: (1) the parent holds the write end of our
  * stdin pipe for its whole life, and the kernel closes it when the parent dies however it dies, so
  * end-of-file on stdin arrives at once; (2) a slower poll of our parent pid catches a parent that handed
- * the pipe to someone else. Either one halts the JVM (no shutdown hooks: the parent is gone and nothing
- * is waiting for an orderly exit).
+ * the pipe to someone else. Either one kills the processes the worker started, then halts the JVM (no
+ * shutdown hooks: the parent is gone and nothing is waiting for an orderly exit).
  */
 public final class ParentWatch {
   private ParentWatch() {}
@@ -32,7 +33,7 @@ public final class ParentWatch {
               } catch (IOException e) {
                 // Treated as end-of-file: the pipe is broken.
               }
-              Runtime.getRuntime().halt(exitCode);
+              exit(exitCode);
             },
             "procpool-parent-watch");
     pipe.setDaemon(true);
@@ -45,7 +46,7 @@ public final class ParentWatch {
                 if (parent.isEmpty()
                     || parent.get().pid() != parentPid
                     || !parent.get().isAlive()) {
-                  Runtime.getRuntime().halt(exitCode);
+                  exit(exitCode);
                 }
                 try {
                   TimeUnit.SECONDS.sleep(1);
@@ -57,5 +58,27 @@ public final class ParentWatch {
             "procpool-parent-poll");
     poll.setDaemon(true);
     poll.start();
+  }
+
+  /**
+   * Kills the processes this worker started (a task's tools and scripts would otherwise outlive the
+   * whole job), then halts: no shutdown hooks, as nobody is waiting for an orderly exit.
+   */
+  private static void exit(int exitCode) {
+    try {
+      ProcessTree.killDescendants();
+    } finally {
+      Runtime.getRuntime().halt(exitCode);
+    }
+  }
+
+  /**
+   * Installs the hook that kills the processes this worker started when it exits in an orderly way: a
+   * recycled worker, a task's {@code System.exit}, SIGTERM, SIGINT. (A SIGKILL runs no hook; the parent
+   * kills the worker's descendants along with it then.)
+   */
+  public static void killDescendantsOnExit() {
+    Runtime.getRuntime()
+        .addShutdownHook(new Thread(ProcessTree::killDescendants, "procpool-kill-descendants"));
   }
 }

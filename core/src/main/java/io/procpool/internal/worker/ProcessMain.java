@@ -35,6 +35,7 @@ public final class ProcessMain {
     }
     System.setIn(new ByteArrayInputStream(new byte[0]));
     ParentWatch.start(stdin, WorkerRuntime.EXIT_PARENT_GONE);
+    ParentWatch.killDescendantsOnExit();
     int code;
     try {
       Object[] call =

@@ -43,6 +43,7 @@ public final class WorkerMain {
     // Tasks that read System.in see an empty stream, as under multiprocessing.
     System.setIn(new ByteArrayInputStream(new byte[0]));
     ParentWatch.start(stdin, WorkerRuntime.EXIT_PARENT_GONE);
+    ParentWatch.killDescendantsOnExit();
     if (bootstrap.getProtocolVersion() != WorkerRuntime.PROTOCOL_VERSION) {
       System.err.println(
           "procpool worker: parent speaks protocol version " + bootstrap.getProtocolVersion()
