@@ -116,7 +116,7 @@ public final class WorkerProcess {
       DescendantWatch.watch(p.toHandle());
       // Keep stdin open until the child exits: its end-of-file tells the child we died. The argfile is
       // read as the child JVM starts, but delete its directory only once the child is gone.
-      p.onExit().thenRun(() -> {
+      var unused = p.onExit().thenRun(() -> {
         DescendantWatch.exited(p.toHandle());
         closeQuietly(stdin);
         dir.delete();

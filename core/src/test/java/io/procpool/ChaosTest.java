@@ -33,7 +33,7 @@ class ChaosTest {
     while (System.nanoTime() < end) {
       acc = acc * 6364136223846793005L + 1442695040888963407L;
     }
-    return x * 2 + (acc == 42 ? 1 : 0) * 0;
+    return x * 2 + (acc == 42 ? 1L : 0L) * 0L;
   }
 
   @Test

@@ -40,7 +40,7 @@ class CoreRegressionTest {
   }
 
   static String upper(String s) {
-    return s.toUpperCase();
+    return s.toUpperCase(java.util.Locale.ROOT);
   }
 
   static String block(String s) throws InterruptedException {
@@ -196,7 +196,7 @@ class CoreRegressionTest {
     Pool pool = pool(new ThreadLauncher(), 1);
     ListenableFuture<String> running = pool.submit(CoreRegressionTest::spin, "r");
     Conditions.await("the task running", Duration.ofSeconds(10), () -> pool.stats().inFlight() == 1);
-    AtomicReference<Boolean> interruptedAfter = new AtomicReference<>();
+    java.util.concurrent.atomic.AtomicBoolean interruptedAfter = new java.util.concurrent.atomic.AtomicBoolean();
     Thread closer = new Thread(() -> {
       pool.close();
       interruptedAfter.set(Thread.currentThread().isInterrupted());
@@ -206,7 +206,7 @@ class CoreRegressionTest {
     closer.interrupt();
     closer.join(TimeUnit.SECONDS.toMillis(30));
     assertFalse(closer.isAlive(), "close() did not return after an interrupt: " + pool);
-    assertEquals(Boolean.TRUE, interruptedAfter.get());
+    assertTrue(interruptedAfter.get(), "close() must return with the interrupt status set");
     assertTrue(running.isCancelled(), "shutdownNow() cancels the running task");
     assertThrows(CancellationException.class, running::get);
     assertTrue(pool.isTerminated());

@@ -63,21 +63,16 @@ class FailureMatrixTest {
         return;
       }
       switch (kind) {
-        case THROW:
-          throw new IOException("poisoned " + where);
-        case EXIT:
-          System.exit(41);
-          break;
-        case HALT:
-          Runtime.getRuntime().halt(42);
-          break;
-        case SIGKILL:
+        case THROW -> throw new IOException("poisoned " + where);
+        case EXIT -> System.exit(41);
+        case HALT -> Runtime.getRuntime().halt(42);
+        case SIGKILL -> {
           try {
             new ProcessBuilder("kill", "-9", Long.toString(ProcessHandle.current().pid())).start().waitFor();
           } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
           }
-          break;
+        }
       }
     }
 
@@ -107,17 +102,11 @@ class FailureMatrixTest {
 
   static Object run(Kind kind) throws Exception {
     switch (kind) {
-      case THROW:
-        throw new IllegalStateException("thrown by the task");
-      case EXIT:
-        System.exit(43);
-        break;
-      case HALT:
-        Runtime.getRuntime().halt(44);
-        break;
-      case SIGKILL:
-        new ProcessBuilder("kill", "-9", Long.toString(ProcessHandle.current().pid())).start().waitFor();
-        break;
+      case THROW -> throw new IllegalStateException("thrown by the task");
+      case EXIT -> System.exit(43);
+      case HALT -> Runtime.getRuntime().halt(44);
+      case SIGKILL ->
+          new ProcessBuilder("kill", "-9", Long.toString(ProcessHandle.current().pid())).start().waitFor();
     }
     return null;
   }

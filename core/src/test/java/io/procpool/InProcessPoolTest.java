@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Test;
 /** Dispatch, codecs and transport, with workers as threads over the in-process transport: no process. */
 class InProcessPoolTest {
   static String upper(String s) {
-    return s.toUpperCase();
+    return s.toUpperCase(java.util.Locale.ROOT);
   }
 
   static int fail(int x) {

@@ -19,10 +19,10 @@ public final class OrphanParent {
     Pool pool = Pool.builder().workers(2).build();
     WorkerProcess p = WorkerProcess.start(OrphanParent::sleepForever, "");
     // Keep a task running too: a busy worker must notice as well as an idle one.
-    pool.submit(Workers::sleep, 600_000L);
+    var unused = pool.submit(Workers::sleep, 600_000L);
     if (args.length > 0) {
       // A task that starts a process of its own (sleep 300) and writes its pid to args[0].
-      pool.submit(TaskProcessesTest::startSleepAndSpin, args[0]);
+      var unusedToo = pool.submit(TaskProcessesTest::startSleepAndSpin, args[0]);
     }
     List<String> pids = new ArrayList<>();
     pool.workers().forEach(w -> pids.add(Long.toString(w.pid())));

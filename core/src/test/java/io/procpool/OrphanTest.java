@@ -118,6 +118,7 @@ class OrphanTest {
     try (Pool next = Pool.builder().workers(1).launcher(new ThreadLauncher()).build()) {
       List<Path> left = poolDirectories(tmpdir);
       assertEquals(1, left.size(), "only the next pool's own directory is left: " + left);
+      assertTrue(left.get(0).toString().contains("procpool-"), next + " made " + left);
     } finally {
       System.setProperty("java.io.tmpdir", before);
     }

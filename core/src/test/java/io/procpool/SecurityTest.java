@@ -11,7 +11,9 @@ import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollDomainSocketChannel;
-import io.grpc.netty.shaded.io.netty.channel.epoll.EpollEventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollIoHandler;
 import io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress;
 import io.grpc.stub.StreamObserver;
 import io.procpool.proto.v1.Hello;
@@ -50,13 +52,13 @@ import org.junit.jupiter.api.Test;
  */
 class SecurityTest {
   static Pool pool;
-  static EpollEventLoopGroup STRANGER_GROUP;
+  static EventLoopGroup STRANGER_GROUP;
 
   @BeforeAll
   static void start() {
     pool = Pool.builder().workers(1).build();
     if (!(pool.serverAddress() instanceof InetSocketAddress)) {
-      STRANGER_GROUP = new EpollEventLoopGroup(1);
+      STRANGER_GROUP = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
     }
   }
 
@@ -64,7 +66,7 @@ class SecurityTest {
   static void stop() {
     pool.close();
     if (STRANGER_GROUP != null) {
-      STRANGER_GROUP.shutdownGracefully(0, 0, TimeUnit.SECONDS);
+      var unused = STRANGER_GROUP.shutdownGracefully(0, 0, TimeUnit.SECONDS);
     }
   }
 
@@ -143,31 +145,6 @@ class SecurityTest {
           "rwx------",
           PosixFilePermissions.toString(Files.getPosixFilePermissions(socket.getParent())),
           "permissions of the directory of " + socket);
-    }
-  }
-
-  @Test
-  void server_notReachableOnNonLoopbackAddress() throws Exception {
-    List<InetAddress> external = new ArrayList<>();
-    for (NetworkInterface nif : Collections.list(NetworkInterface.getNetworkInterfaces())) {
-      for (InetAddress a : Collections.list(nif.getInetAddresses())) {
-        if (!a.isLoopbackAddress() && a instanceof Inet4Address) {
-          external.add(a);
-        }
-      }
-    }
-    Assumptions.assumeFalse(external.isEmpty(), "this machine has no non-loopback IPv4 address");
-    Assumptions.assumeTrue(
-        pool.serverAddress() instanceof InetSocketAddress,
-        "the pool serves on a Unix domain socket, with no port (PoolServerTest checks the TCP fallback)");
-    int port = ((InetSocketAddress) pool.serverAddress()).getPort();
-    for (InetAddress a : external) {
-      try (Socket s = new Socket()) {
-        assertThrows(
-            ConnectException.class,
-            () -> s.connect(new InetSocketAddress(a, port), 2_000),
-            "the pool's port must not accept connections on " + a);
-      }
     }
   }
 

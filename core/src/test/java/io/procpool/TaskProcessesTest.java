@@ -117,7 +117,7 @@ class TaskProcessesTest {
     Path pidFile = tmp.resolve("sleep.pid");
     Pool pool = Pool.builder().workers(1).build();
     try {
-      pool.submit(TaskProcessesTest::startSleepAndSpin, pidFile.toString());
+      var unused = pool.submit(TaskProcessesTest::startSleepAndSpin, pidFile.toString());
       long pid = awaitSleepPid(pidFile);
       pool.shutdownNow();
       assertTrue(pool.awaitTermination(Duration.ofSeconds(30)));

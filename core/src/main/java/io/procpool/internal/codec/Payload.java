@@ -36,6 +36,18 @@ public sealed interface Payload permits Payload.Separate, Payload.PackedScalars 
   /** The values that are references to blob files (to be deleted once read or no longer needed). */
   List<Value> blobs();
 
+  /**
+   * Reads the values one at a time, in order, decoding each only when asked: a worker decodes an input
+   * just before applying the task to it, so a bad input fails only from where it is.
+   */
+  Cursor cursor(ValueCodec codec, ClassLoader loader);
+
+  /** See {@link #cursor}. */
+  interface Cursor {
+    /** The next value; call at most {@link Payload#size()} times. */
+    Object next() throws ValueCodec.CodecException;
+  }
+
   /** One {@link Value} per element. */
   record Separate(List<Value> values) implements Payload {
     @Override
@@ -52,9 +64,10 @@ public sealed interface Payload permits Payload.Separate, Payload.PackedScalars 
       return out;
     }
 
-    /** Decodes the value at {@code i} alone. */
-    public Object decode(int i, ValueCodec codec, ClassLoader loader) throws ValueCodec.CodecException {
-      return codec.decode(values.get(i), loader);
+    @Override
+    public Cursor cursor(ValueCodec codec, ClassLoader loader) {
+      int[] next = {0};
+      return () -> codec.decode(values.get(next[0]++), loader);
     }
 
     @Override
@@ -84,6 +97,13 @@ public sealed interface Payload permits Payload.Separate, Payload.PackedScalars 
     @Override
     public List<Value> blobs() {
       return List.of();
+    }
+
+    @Override
+    public Cursor cursor(ValueCodec codec, ClassLoader loader) {
+      List<Object> all = ValueCodec.unpack(packed);
+      int[] next = {0};
+      return () -> all.get(next[0]++);
     }
   }
 }

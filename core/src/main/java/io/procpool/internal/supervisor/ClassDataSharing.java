@@ -37,7 +37,7 @@ import java.util.concurrent.TimeUnit;
 public final class ClassDataSharing {
   private static final System.Logger LOG = System.getLogger("io.procpool.Pool");
   /** The longest one training step may take. */
-  private static final Duration RUN_LIMIT = Duration.ofSeconds(120);
+  private static final Duration RUN_LIMIT = Duration.ofMinutes(2);
   /** What {@link #run} returns when a step takes longer than {@link #RUN_LIMIT}. */
   private static final int TIMED_OUT = -1;
 

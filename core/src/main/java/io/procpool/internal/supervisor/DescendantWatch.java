@@ -69,7 +69,7 @@ public final class DescendantWatch {
                 t.setDaemon(true);
                 return t;
               });
-      p.scheduleWithFixedDelay(DescendantWatch::poll, 0, PERIOD_MILLIS, TimeUnit.MILLISECONDS);
+      var unused = p.scheduleWithFixedDelay(DescendantWatch::poll, 0, PERIOD_MILLIS, TimeUnit.MILLISECONDS);
       poller = p;
     }
   }

@@ -33,10 +33,6 @@ public final class JvmLauncher implements WorkerLauncher {
     CAPTURE
   }
 
-  public JvmLauncher(JvmCommand command, Path dir, OutputMode output) {
-    this(command, dir, output, "procpool");
-  }
-
   /** {@code name}: the pool's name prefix, for output prefixes ({@code [name-w2 4122] }). */
   public JvmLauncher(JvmCommand command, Path dir, OutputMode output, String name) {
     this.command = command;
@@ -122,15 +118,6 @@ public final class JvmLauncher implements WorkerLauncher {
     @Override
     public void kill() {
       ProcessTree.killTree(process.toHandle());
-    }
-
-    /**
-     * SIGTERM only: {@code Process.destroy()} would also close stdin, which the worker reads as our death.
-     * The worker's shutdown hook then kills the processes it started.
-     */
-    @Override
-    public void terminate() {
-      process.toHandle().destroy();
     }
 
     @Override

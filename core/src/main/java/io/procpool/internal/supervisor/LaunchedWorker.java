@@ -14,7 +14,4 @@ public interface LaunchedWorker {
 
   /** SIGKILL, or the nearest equivalent. Idempotent. */
   void kill();
-
-  /** SIGTERM, or the nearest equivalent. */
-  void terminate();
 }

@@ -194,7 +194,7 @@ public final class PoolDirectory {
     static Optional<Owner> parse(String marker) {
       long pid = -1;
       Optional<Instant> start = Optional.empty();
-      for (String line : marker.split("\n")) {
+      for (String line : marker.split("\n", -1)) {
         try {
           if (line.startsWith("pid=")) {
             pid = Long.parseLong(line.substring(4).trim());

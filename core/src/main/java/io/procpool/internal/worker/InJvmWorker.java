@@ -78,9 +78,4 @@ public final class InJvmWorker implements LaunchedWorker {
   public void kill() {
     exit(137);
   }
-
-  @Override
-  public void terminate() {
-    exit(143);
-  }
 }

@@ -82,7 +82,7 @@ public final class WorkerMain {
               return t;
             });
     long period = Math.max(50, bootstrap.getHeartbeatMillis());
-    heartbeats.scheduleAtFixedRate(
+    var unused = heartbeats.scheduleAtFixedRate(
         () -> runtime.heartbeat(figures()), period, period, TimeUnit.MILLISECONDS);
   }
 
@@ -117,7 +117,7 @@ public final class WorkerMain {
   /** Resident set size from /proc/self/statm (Linux), or -1 where that does not exist. */
   public static long rssBytes() {
     try {
-      String[] fields = Files.readString(Path.of("/proc/self/statm")).trim().split("\\s+");
+      String[] fields = Files.readString(Path.of("/proc/self/statm")).trim().split("\\s+", -1);
       return Long.parseLong(fields[1]) * 4096L;
     } catch (IOException | RuntimeException e) {
       return -1;

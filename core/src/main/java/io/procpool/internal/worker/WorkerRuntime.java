@@ -6,6 +6,7 @@ import io.grpc.stub.ClientResponseObserver;
 import io.procpool.Task;
 import io.procpool.TaskCodecException;
 import io.procpool.internal.codec.FailureCodec;
+import io.procpool.internal.codec.Payload;
 import io.procpool.internal.codec.ValueCodec;
 import io.procpool.proto.v1.Bootstrap;
 import io.procpool.proto.v1.Failure;
@@ -409,9 +410,10 @@ public final class WorkerRuntime {
     }
     // Step 3: each input in order: decode, apply; stop at the first failure. Then encode the outputs,
     // packed when they are small scalars of one type.
-    List<Object> packedIn;
+    Payload inputs = Payload.inputsOf(request);
+    Payload.Cursor cursor;
     try {
-      packedIn = request.hasPackedInputs() ? ValueCodec.unpack(request.getPackedInputs()) : null;
+      cursor = inputs.cursor(codec, loader);
     } catch (Throwable e) {
       return result.setFailure(
           codecFailure(
@@ -420,24 +422,20 @@ public final class WorkerRuntime {
                   + bootstrap.getWorkerIndex(),
               e));
     }
-    int n = packedIn != null ? packedIn.size() : request.getInputsCount();
+    int n = inputs.size();
     List<Object> outs = new ArrayList<>(n);
     for (int i = 0; i < n; i++) {
       Object in;
-      if (packedIn != null) {
-        in = packedIn.get(i);
-      } else {
-        try {
-          in = codec.decode(request.getInputs(i), loader);
-        } catch (Throwable e) {
-          encodeOutputs(request, result, outs);
-          return result.setFailure(
-              codecFailure(
-                  Failure.Stage.DECODE_TASK,
-                  "Cannot decode input of task " + request.getDescription() + " in worker "
-                      + bootstrap.getWorkerIndex(),
-                  e));
-        }
+      try {
+        in = cursor.next();
+      } catch (Throwable e) {
+        encodeOutputs(request, result, outs);
+        return result.setFailure(
+            codecFailure(
+                Failure.Stage.DECODE_TASK,
+                "Cannot decode input of task " + request.getDescription() + " in worker "
+                    + bootstrap.getWorkerIndex(),
+                e));
       }
       Object out;
       try {

@@ -73,11 +73,6 @@ class WatchdogTest {
       events.add("kill " + pid);
       exit.complete(137);
     }
-
-    @Override
-    public void terminate() {
-      kill();
-    }
   }
 
   final class FakeLauncher implements WorkerLauncher {

@@ -175,7 +175,7 @@ class PoolServerTest {
     InetSocketAddress a = server.address();
     channel = NettyChannelBuilder.forAddress(a.getHostString(), a.getPort(), Handshake.client(SECRET)).build();
     WorkerMessage ready = WorkerMessage.newBuilder().setReady(Ready.getDefaultInstance()).build();
-    connect(channel, hello(), ready);
+    var unused = connect(channel, hello(), ready);
     Conditions.await("the Ready message", Duration.ofSeconds(10), () -> !delivered.isEmpty());
     assertEquals(List.of(ready), delivered);
     assertEquals(1, acceptorCalls.get());
@@ -301,7 +301,7 @@ class PoolServerTest {
     assertEquals(null, server.address());
     channel = PoolServer.channelBuilder(server.target(), SECRET).build();
     WorkerMessage ready = WorkerMessage.newBuilder().setReady(Ready.getDefaultInstance()).build();
-    connect(channel, hello(), ready);
+    var unused = connect(channel, hello(), ready);
     Conditions.await("the Ready message", Duration.ofSeconds(10), () -> !delivered.isEmpty());
     assertEquals(List.of(ready), delivered);
     ManagedChannel stranger = PoolServer.channelBuilder(server.target(), new byte[SECRET.length]).build();

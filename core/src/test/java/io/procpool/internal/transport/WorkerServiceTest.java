@@ -98,7 +98,7 @@ class WorkerServiceTest {
 
   @Test
   void hello_rightSecret_streamHandedToAcceptor() throws Exception {
-    connect(hello(SECRET, 1), READY);
+    var unused = connect(hello(SECRET, 1), READY);
     assertEquals(SECRET, hellos.get(5, TimeUnit.SECONDS).getSecret());
     io.procpool.Conditions.await("the Ready message", java.time.Duration.ofSeconds(5), () -> !accepted.isEmpty());
     assertEquals(List.of(READY), accepted);
