@@ -134,4 +134,36 @@ class WorkerOutputTest {
     assertEquals("stuck at 5" + System.lineSeparator(), out.stderr());
     assertFalse(out.truncated());
   }
+
+  @Test
+  void replacedWorker_captureFiles_areDeleted(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmpdir)
+      throws Exception {
+    String before = System.getProperty("java.io.tmpdir");
+    System.setProperty("java.io.tmpdir", tmpdir.toString());
+    Pool own;
+    try {
+      own = Pool.builder().workers(1).workerOutput(WorkerOutput.CAPTURE).build();
+    } finally {
+      System.setProperty("java.io.tmpdir", before);
+    }
+    try (Pool p = own) {
+      java.nio.file.Path dir;
+      try (java.util.stream.Stream<java.nio.file.Path> dirs = java.nio.file.Files.list(tmpdir)) {
+        dir = dirs.filter(d -> d.getFileName().toString().startsWith("procpool-")).findFirst().orElseThrow();
+      }
+      assertEquals(10, p.submitCaptured(WorkerOutputTest::chatty, 1).get().value());
+      java.nio.file.Path firstOut = dir.resolve("worker-1.stdout");
+      assertTrue(java.nio.file.Files.exists(firstOut), "the first worker's capture file");
+      long pid = p.workers().get(0).pid();
+      ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+      Conditions.await("a replacement worker", Duration.ofSeconds(30),
+          () -> p.workers().get(0).pid() != pid && p.workers().get(0).isAlive());
+      assertEquals(20, p.submitCaptured(WorkerOutputTest::chatty, 2).get().value());
+      Conditions.await("the dead worker's capture files deleted", Duration.ofSeconds(10),
+          () -> !java.nio.file.Files.exists(firstOut)
+              && !java.nio.file.Files.exists(dir.resolve("worker-1.stderr"))
+              && !java.nio.file.Files.exists(dir.resolve("worker-1.status")));
+      assertTrue(java.nio.file.Files.exists(dir.resolve("worker-2.stdout")), "the replacement's are kept");
+    }
+  }
 }

@@ -44,56 +44,10 @@ class WatchdogTest {
     timer.shutdownNow();
   }
 
-  /** A process that exists only as this object; kill() exits it with 137 at once. */
-  final class FakeProcess implements LaunchedWorker {
-    final long pid;
-    final CompletableFuture<Integer> exit = new CompletableFuture<>();
-
-    FakeProcess(long pid) {
-      this.pid = pid;
-    }
-
-    @Override
-    public long pid() {
-      return pid;
-    }
-
-    @Override
-    public CompletableFuture<Integer> onExit() {
-      return exit;
-    }
-
-    @Override
-    public boolean isAlive() {
-      return !exit.isDone();
-    }
-
-    @Override
-    public void kill() {
-      events.add("kill " + pid);
-      exit.complete(137);
-    }
-  }
-
-  final class FakeLauncher implements WorkerLauncher {
-    final List<FakeProcess> launched = new CopyOnWriteArrayList<>();
-    volatile boolean fail;
-
-    @Override
-    public LaunchedWorker launch(Bootstrap bootstrap) throws IOException {
-      if (fail) {
-        throw new IOException("no java here");
-      }
-      FakeProcess p = new FakeProcess(1000 + launched.size());
-      launched.add(p);
-      return p;
-    }
-  }
-
   private final class Harness {
     final CoreFixtures fx = new CoreFixtures(tmp);
     final CoreContext ctx = fx.ctx;
-    final FakeLauncher launcher = new FakeLauncher();
+    final FakeLauncher launcher = new FakeLauncher(events);
     final Supervisor supervisor;
     final Watchdog watchdog;
 
