@@ -64,6 +64,23 @@ public final class FailureCodec {
     return b.build();
   }
 
+  /**
+   * {@code t}'s class and message for an error text ({@code "java.lang.StackOverflowError: deep"}), or its
+   * class alone when it has no message or {@code getMessage()} throws. A codec exception's message alone.
+   */
+  public static String describe(Throwable t) {
+    if (t instanceof ValueCodec.CodecException) {
+      return t.getMessage();
+    }
+    String m;
+    try {
+      m = t.getMessage();
+    } catch (RuntimeException e) {
+      m = null;
+    }
+    return m == null ? t.getClass().getName() : t.getClass().getName() + ": " + m;
+  }
+
   private static String safeMessage(Throwable t) {
     try {
       return t.getMessage();

@@ -44,7 +44,7 @@ final class Completions {
         }
       } catch (Throwable t) {
         failQuietly(r, new TaskCodecException(
-            "Cannot receive result of " + r + " from worker " + w.index + ": " + describe(t), t));
+            "Cannot receive result of " + r + " from worker " + w.index + ": " + FailureCodec.describe(t), t));
       } finally {
         deleteBlobs(outputs.blobs());
       }
@@ -108,13 +108,4 @@ final class Completions {
     }
   }
 
-  private static String describe(Throwable t) {
-    String m;
-    try {
-      m = t.getMessage();
-    } catch (RuntimeException e) {
-      m = null;
-    }
-    return m == null ? t.getClass().getName() : t.getClass().getName() + ": " + m;
-  }
 }

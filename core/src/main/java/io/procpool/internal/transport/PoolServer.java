@@ -70,7 +70,8 @@ public final class PoolServer implements AutoCloseable {
             EpollIoHandler.newFactory());
     try {
       Server s =
-          NettyServerBuilder.forAddress(
+          start(
+              NettyServerBuilder.forAddress(
                   new DomainSocketAddress(socket.toString()),
                   Handshake.server(service.secret(), limits, service.refusals()))
               .channelType(EpollServerDomainSocketChannel.class)
@@ -78,13 +79,8 @@ public final class PoolServer implements AutoCloseable {
               // Netty would log a warning per connection. Null removes it.
               .withChildOption(ChannelOption.SO_KEEPALIVE, null)
               .bossEventLoopGroup(group)
-              .workerEventLoopGroup(group)
-              .directExecutor()
-              .addService(service)
-              .maxInboundMessageSize(Integer.MAX_VALUE)
-              .flowControlWindow(8 << 20)
-              .build()
-              .start();
+              .workerEventLoopGroup(group),
+          service);
       return new PoolServer(s, UNIX_PREFIX + socket, group);
     } catch (IOException | RuntimeException e) {
       var unused = group.shutdownGracefully(0, 0, TimeUnit.SECONDS);
@@ -127,18 +123,28 @@ public final class PoolServer implements AutoCloseable {
    * A loopback TCP server with the given handshake limits. The inbound message limit is unbounded
    * because only a peer that sent the secret gets as far as gRPC (see {@link Handshake}).
    */
+  /**
+   * What both transports share: callbacks on the transport threads (every handler only queues work), and
+   * no message size limit once a connection has passed the handshake (large byte arrays travel as files).
+   */
+  private static Server start(NettyServerBuilder builder, WorkerService service) throws IOException {
+    return builder
+        .directExecutor()
+        .addService(service)
+        .maxInboundMessageSize(Integer.MAX_VALUE)
+        .flowControlWindow(8 << 20)
+        .build()
+        .start();
+  }
+
   static PoolServer startLoopback(WorkerService service, Handshake.Limits limits) throws IOException {
     InetAddress loopback = InetAddress.getLoopbackAddress();
     Server s =
-        NettyServerBuilder.forAddress(
+        start(
+            NettyServerBuilder.forAddress(
                 new InetSocketAddress(loopback, 0),
-                Handshake.server(service.secret(), limits, service.refusals()))
-            .directExecutor()
-            .addService(service)
-            .maxInboundMessageSize(Integer.MAX_VALUE)
-            .flowControlWindow(8 << 20)
-            .build()
-            .start();
+                Handshake.server(service.secret(), limits, service.refusals())),
+            service);
     int port = ((InetSocketAddress) s.getListenSockets().get(0)).getPort();
     String host = loopback.getHostAddress();
     return new PoolServer(s, (host.contains(":") ? "[" + host + "]" : host) + ":" + port, null);

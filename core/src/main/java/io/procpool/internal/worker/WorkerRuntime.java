@@ -368,7 +368,7 @@ public final class WorkerRuntime {
    */
   private static Failure codecFailure(Failure.Stage stage, String what, Throwable t) {
     try {
-      return FailureCodec.encode(stage, new TaskCodecException(what + ": " + describe(t), t));
+      return FailureCodec.encode(stage, new TaskCodecException(what + ": " + FailureCodec.describe(t), t));
     } catch (Throwable again) {
       return Failure.newBuilder()
           .setStage(stage)
@@ -378,18 +378,6 @@ public final class WorkerRuntime {
     }
   }
 
-  private static String describe(Throwable t) {
-    if (t instanceof ValueCodec.CodecException) {
-      return t.getMessage();
-    }
-    String m;
-    try {
-      m = t.getMessage();
-    } catch (RuntimeException e) {
-      m = null;
-    }
-    return m == null ? t.getClass().getName() : t.getClass().getName() + ": " + m;
-  }
 
   /** Steps 2 and 3 of {@link #run}: fills {@code result} with outputs, a failure or a cancellation. */
   private TaskResult.Builder runSteps(TaskRequest request, TaskResult.Builder result) {

@@ -19,7 +19,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.ExecutionException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -36,15 +35,6 @@ class CompletionsTest {
     }
   }
 
-  private static Throwable failure(TaskRecord r) {
-    assertTrue(r.future.isDone(), r + " is not done");
-    try {
-      Futures.getDone(r.future);
-      throw new AssertionError(r + " succeeded");
-    } catch (ExecutionException e) {
-      return e.getCause();
-    }
-  }
 
   @Test
   void resultBatch_oneResultThrowsErrorOnDecode_onlyThatTaskFailsAndBlobsAreDeleted() throws Exception {
@@ -74,14 +64,14 @@ class CompletionsTest {
 
     core.completions.complete(w, Arrays.asList(deep, listened, empty, fine), results);
 
-    Throwable t = failure(deep);
+    Throwable t = CoreFixtures.failure(deep);
     assertInstanceOf(TaskCodecException.class, t);
     assertTrue(t.getMessage().startsWith("Cannot receive result of task 1 (Fixture::task) from worker 0: "), t.getMessage());
     assertTrue(t.getMessage().contains("StackOverflowError"), t.getMessage());
     assertFalse(Files.exists(blobFile), "a failed result's blob files must be deleted");
     assertEquals("ok", Futures.getDone(listened.future));
     assertEquals(List.of("listener"), ran);
-    Throwable noOutputs = failure(empty);
+    Throwable noOutputs = CoreFixtures.failure(empty);
     assertEquals(
         "Cannot receive result of task 3 (Fixture::task) from worker 0: expected 1 output(s), but the worker sent 0",
         noOutputs.getMessage());

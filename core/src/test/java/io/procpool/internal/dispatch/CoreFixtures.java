@@ -58,6 +58,17 @@ final class CoreFixtures {
     return new TaskRecord(b.build(), f, future);
   }
 
+  /** The exception {@code r}'s future failed with; fails the test if it is not done or succeeded. */
+  static Throwable failure(TaskRecord r) {
+    org.junit.jupiter.api.Assertions.assertTrue(r.future.isDone(), r + " is not done");
+    try {
+      com.google.common.util.concurrent.Futures.getDone(r.future);
+      throw new AssertionError(r + " succeeded");
+    } catch (java.util.concurrent.ExecutionException e) {
+      return e.getCause();
+    }
+  }
+
   /** Puts {@code r} in flight on {@code w}, as the dispatcher does. */
   static void send(Worker w, TaskRecord r) {
     r.worker = w;

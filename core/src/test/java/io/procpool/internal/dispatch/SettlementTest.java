@@ -6,11 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.google.common.util.concurrent.Futures;
 import io.procpool.WorkerCrashedException;
 import io.procpool.internal.worker.StatusFile;
 import java.nio.file.Path;
-import java.util.concurrent.ExecutionException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -18,15 +16,6 @@ import org.junit.jupiter.api.io.TempDir;
 class SettlementTest {
   @TempDir Path tmp;
 
-  private static Throwable failure(TaskRecord r) {
-    assertTrue(r.future.isDone(), r + " is not done");
-    try {
-      Futures.getDone(r.future);
-      throw new AssertionError(r + " succeeded");
-    } catch (ExecutionException e) {
-      return e.getCause();
-    }
-  }
 
   @Test
   void workerDeath_afterTaskFinishedBeforeResultSent_countsAsDeathOfThatTask() throws Exception {
@@ -42,7 +31,7 @@ class SettlementTest {
       w.exitCode = 137;
       core.settle(core.settlement(0), w);
     }
-    WorkerCrashedException e = assertInstanceOf(WorkerCrashedException.class, failure(finished));
+    WorkerCrashedException e = assertInstanceOf(WorkerCrashedException.class, CoreFixtures.failure(finished));
     assertEquals(
         "Worker 0 (pid -1) exited with code 137 after running task 1 (Fixture::task) but before sending its result",
         e.getMessage());
@@ -68,7 +57,7 @@ class SettlementTest {
       w.exitCode = 41;
       core.settle(core.settlement(0), w);
     }
-    WorkerCrashedException e = assertInstanceOf(WorkerCrashedException.class, failure(running));
+    WorkerCrashedException e = assertInstanceOf(WorkerCrashedException.class, CoreFixtures.failure(running));
     assertEquals("Worker 2 (pid -1) exited with code 41 while running task 10 (Fixture::task)", e.getMessage());
     assertEquals(2, core.dispatcher.queued());
     assertSame(second, core.dispatcher.head());
@@ -94,7 +83,7 @@ class SettlementTest {
       }
     }
     assertEquals(3, begun);
-    WorkerCrashedException e = assertInstanceOf(WorkerCrashedException.class, failure(poison));
+    WorkerCrashedException e = assertInstanceOf(WorkerCrashedException.class, CoreFixtures.failure(poison));
     assertEquals(3, e.attempts().size());
     assertTrue(e.getMessage().contains("it killed 3 workers"), e.getMessage());
     assertEquals(2, core.counters.retried);

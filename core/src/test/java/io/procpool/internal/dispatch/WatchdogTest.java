@@ -24,7 +24,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -36,8 +35,7 @@ class WatchdogTest {
   private final AtomicLong now = new AtomicLong(TimeUnit.SECONDS.toNanos(1_000));
   private final List<String> events = new CopyOnWriteArrayList<>();
   private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor();
-  private final AtomicReference<Throwable> poolFailure = new AtomicReference<>();
-  private boolean needsWorkers;
+  private final TestLifecycle lifecycle = new TestLifecycle();
 
   @AfterEach
   void stopTimer() {
@@ -55,7 +53,7 @@ class WatchdogTest {
       supervisor =
           new Supervisor("test-1", CoreFixtures.LOG, ctx, 1, launcher, tmp, false, timer, now::get, fx.counters,
               fx.settlement(0));
-      supervisor.configure(new Lifecycle(), Bootstrap.getDefaultInstance());
+      supervisor.configure(lifecycle, Bootstrap.getDefaultInstance());
       watchdog = new Watchdog("test-1", CoreFixtures.LOG, ctx, supervisor, fx.counters, fx.completions, now::get,
           config, false, tmp);
     }
@@ -77,28 +75,6 @@ class WatchdogTest {
     }
   }
 
-  private final class Lifecycle implements Supervisor.Lifecycle {
-    @Override
-    public boolean isStarting() {
-      return false;
-    }
-
-    @Override
-    public boolean needsWorkers() {
-      return needsWorkers;
-    }
-
-    @Override
-    public void workerReady() {}
-
-    @Override
-    public void startFailed(Throwable cause) {}
-
-    @Override
-    public void cannotKeepWorkers(Throwable cause) {
-      poolFailure.set(cause);
-    }
-  }
 
   private static PoolConfig config(Duration taskTimeout, Duration startTimeout, Duration heartbeatTimeout) {
     return new PoolConfig("test", 1, null, JvmLauncher.OutputMode.INHERIT, 0, taskTimeout, 0, null, startTimeout,
@@ -174,11 +150,11 @@ class WatchdogTest {
 
   @Test
   void launches_failingThreeTimesInARow_failThePool() {
-    needsWorkers = true;
+    lifecycle.needsWorkers = true;
     Harness h = new Harness(DEFAULTS);
     h.launcher.fail = true;
     h.launch();
-    Throwable cause = poolFailure.get();
+    Throwable cause = lifecycle.poolFailure.get();
     assertTrue(cause != null, "the pool must fail after three failed launches");
     assertEquals("Cannot launch worker 0: java.io.IOException: no java here", cause.getMessage());
     assertEquals(2, h.fx.counters.workersReplaced);
@@ -186,7 +162,7 @@ class WatchdogTest {
 
   @Test
   void deadWorker_replacedWithANewIdAtItsIndex() {
-    needsWorkers = true;
+    lifecycle.needsWorkers = true;
     Harness h = new Harness(DEFAULTS);
     Worker first = h.launchReady();
     h.launcher.launched.get(0).exit.complete(9);

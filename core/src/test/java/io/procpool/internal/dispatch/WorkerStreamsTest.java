@@ -42,7 +42,7 @@ class WorkerStreamsTest {
     Supervisor supervisor =
         new Supervisor("test-1", CoreFixtures.LOG, fx.ctx, 1, launcher, tmp, false, timer, System::nanoTime,
             fx.counters, fx.settlement(0));
-    supervisor.configure(new NoLifecycle(), Bootstrap.getDefaultInstance());
+    supervisor.configure(new TestLifecycle(), Bootstrap.getDefaultInstance());
     Welcome welcome = Welcome.newBuilder().build();
     WorkerStreams streams =
         new WorkerStreams("test-1", CoreFixtures.LOG, fx.ctx, supervisor, (w, r) -> {}, fx.codec, null,
@@ -67,26 +67,5 @@ class WorkerStreamsTest {
     StatusRuntimeException e = assertThrows(StatusRuntimeException.class, accept);
     assertEquals(Status.Code.PERMISSION_DENIED, e.getStatus().getCode());
     assertEquals(why, e.getStatus().getDescription());
-  }
-
-  private static final class NoLifecycle implements Supervisor.Lifecycle {
-    @Override
-    public boolean isStarting() {
-      return false;
-    }
-
-    @Override
-    public boolean needsWorkers() {
-      return false;
-    }
-
-    @Override
-    public void workerReady() {}
-
-    @Override
-    public void startFailed(Throwable cause) {}
-
-    @Override
-    public void cannotKeepWorkers(Throwable cause) {}
   }
 }
