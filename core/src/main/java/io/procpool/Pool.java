@@ -6,6 +6,7 @@ import static java.util.Objects.requireNonNull;
 import com.google.common.collect.ImmutableList;
 import com.google.common.collect.ImmutableMap;
 import com.google.common.util.concurrent.ListenableFuture;
+import com.google.common.util.concurrent.ListeningExecutorService;
 import io.procpool.internal.dispatch.Capture;
 import io.procpool.internal.dispatch.Maps;
 import io.procpool.internal.dispatch.PoolConfig;
@@ -270,6 +271,19 @@ public final class Pool implements AutoCloseable {
    */
   public PoolStats stats() {
     return core.stats();
+  }
+
+  /**
+   * This pool as a {@code ListeningExecutorService}, for code that takes an {@code Executor} or {@code
+   * ExecutorService}: each {@code Callable} or {@code Runnable} runs in a worker, and must therefore be
+   * {@code Serializable} (e.g. {@code (Callable<Long> & Serializable) () -> count(n)}); one that is not
+   * fails with {@link TaskCodecException} naming its class. Its {@code shutdown()}, {@code shutdownNow()},
+   * {@code awaitTermination} and {@code close()} act on this pool.
+   *
+   * @return a view of this pool; every call returns an equivalent one
+   */
+  public ListeningExecutorService asExecutorService() {
+    return new PoolExecutorService(this);
   }
 
   /**

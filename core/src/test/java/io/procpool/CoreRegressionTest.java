@@ -220,4 +220,18 @@ class CoreRegressionTest {
       assertFalse(Thread.currentThread().isInterrupted());
     }
   }
+
+  @Test
+  void quickTaskResult_whileTheNextTaskRunsLong_isNotHeldBack() throws Exception {
+    try (Pool pool = pool(new ThreadLauncher(), 1)) {
+      // Both go to the one worker, the slow one queued behind the quick one before it finishes: the quick
+      // one's result used to wait in the worker's batch until the slow one ended.
+      ListenableFuture<String> quick = pool.submit(CoreRegressionTest::upper, "q");
+      ListenableFuture<String> slow = pool.submit(CoreRegressionTest::block, "s");
+      assertEquals("Q", quick.get(10, TimeUnit.SECONDS));
+      assertFalse(slow.isDone());
+      release.countDown();
+      assertEquals("s", slow.get(30, TimeUnit.SECONDS));
+    }
+  }
 }

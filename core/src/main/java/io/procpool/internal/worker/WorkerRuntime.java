@@ -1,5 +1,6 @@
 package io.procpool.internal.worker;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import io.grpc.ManagedChannel;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
@@ -26,7 +27,9 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingDeque;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.LongSupplier;
@@ -41,7 +44,9 @@ import java.util.function.LongSupplier;
  *
  * <p>Results are batched: after a task the worker sends what it has if no other task is queued, or once
  * the batch holds {@link #MAX_BATCH} results, {@link #MAX_BATCH_BYTES} bytes, or is {@link
- * #MAX_BATCH_NANOS} old. That keeps a single task's round trip short and a stream of tiny tasks cheap.
+ * #MAX_BATCH_NANOS} old; a flusher thread sends a batch that has waited that long while the next task
+ * runs. That keeps a single task's round trip short, a stream of tiny tasks cheap, and a long task from
+ * holding back the results finished before it (which, were the worker to die, would count as deaths).
  */
 public final class WorkerRuntime {
   /** Exit codes of a worker JVM, beside 0 (orderly shutdown) and the codes of signals. */
@@ -89,10 +94,29 @@ public final class WorkerRuntime {
   // Guarded by sendLock.
   private ClientCallStreamObserver<WorkerMessage> toParent;
 
-  // Only touched on the task thread.
+  /**
+   * Results not sent yet. The task thread adds to it and flushes when a batch is full or nothing else is
+   * queued; the flusher sends a batch that has waited {@link #MAX_BATCH_NANOS} meanwhile, so that a long
+   * task never holds back the results of the quick ones before it.
+   */
+  private final Object pendingLock = new Object();
+
+  @GuardedBy("pendingLock")
   private final List<TaskResult> pending = new ArrayList<>();
+
+  @GuardedBy("pendingLock")
   private long pendingBytes;
+
+  @GuardedBy("pendingLock")
   private long pendingSince;
+
+  private final ScheduledExecutorService flusher =
+      Executors.newSingleThreadScheduledExecutor(
+          r -> {
+            Thread t = new Thread(r, "procpool-worker-flush");
+            t.setDaemon(true);
+            return t;
+          });
 
   private volatile long runningTaskId;
   private volatile boolean closing;
@@ -172,6 +196,7 @@ public final class WorkerRuntime {
 
   private void leave(int code) {
     if (exiting.compareAndSet(false, true)) {
+      flusher.shutdownNow();
       exit.exit(code);
     }
   }
@@ -268,16 +293,7 @@ public final class WorkerRuntime {
           }
         } else if (item instanceof TaskRequest request) {
           TaskResult result = run(request);
-          pending.add(result);
-          if (pending.size() == 1) {
-            pendingSince = System.nanoTime();
-          }
-          pendingBytes += result.getSerializedSize();
-          if (pending.size() >= MAX_BATCH
-              || pendingBytes >= MAX_BATCH_BYTES
-              || System.nanoTime() - pendingSince >= MAX_BATCH_NANOS) {
-            flush();
-          }
+          addPending(result);
         }
       }
     } catch (InterruptedException e) {
@@ -502,14 +518,43 @@ public final class WorkerRuntime {
     return f;
   }
 
-  private void flush() {
-    if (pending.isEmpty()) {
-      return;
+  /** Adds a finished task's result to the batch; sends the batch if it is full or old enough. */
+  private void addPending(TaskResult result) {
+    synchronized (pendingLock) {
+      pending.add(result);
+      pendingBytes += result.getSerializedSize();
+      if (pending.size() == 1) {
+        pendingSince = System.nanoTime();
+        // If the next task runs long, this sends the batch meanwhile.
+        var unused = flusher.schedule(this::flushIfOld, MAX_BATCH_NANOS, TimeUnit.NANOSECONDS);
+      }
+      if (pending.size() >= MAX_BATCH
+          || pendingBytes >= MAX_BATCH_BYTES
+          || System.nanoTime() - pendingSince >= MAX_BATCH_NANOS) {
+        flush();
+      }
     }
-    WorkerMessage m =
-        WorkerMessage.newBuilder().setResults(ResultBatch.newBuilder().addAllResults(pending)).build();
-    pending.clear();
-    pendingBytes = 0;
-    send(m);
+  }
+
+  private void flushIfOld() {
+    synchronized (pendingLock) {
+      if (!pending.isEmpty() && System.nanoTime() - pendingSince >= MAX_BATCH_NANOS) {
+        flush();
+      }
+    }
+  }
+
+  /** Sends the batch, if any. Sent under the lock, so batches leave in the order they were made. */
+  private void flush() {
+    synchronized (pendingLock) {
+      if (pending.isEmpty()) {
+        return;
+      }
+      WorkerMessage m =
+          WorkerMessage.newBuilder().setResults(ResultBatch.newBuilder().addAllResults(pending)).build();
+      pending.clear();
+      pendingBytes = 0;
+      send(m);
+    }
   }
 }
