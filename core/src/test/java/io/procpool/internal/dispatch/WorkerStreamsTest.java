@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.procpool.internal.supervisor.JvmLauncher;
 import io.procpool.proto.v1.Bootstrap;
 import io.procpool.proto.v1.Hello;
 import io.procpool.proto.v1.ParentMessage;
