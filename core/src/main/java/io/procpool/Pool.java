@@ -57,9 +57,38 @@ import java.util.stream.Stream;
  */
 public final class Pool implements AutoCloseable {
   private final PoolCore core;
+  /** Whether this is {@link #common()}, which cannot be shut down. */
+  private final boolean common;
 
-  private Pool(PoolCore core) {
+  private Pool(PoolCore core, boolean common) {
     this.core = core;
+    this.common = common;
+  }
+
+  /**
+   * The pool shared by everything in this JVM, for code that wants processes without owning a pool's
+   * life, like {@code ForkJoinPool.commonPool()}: the same instance on every call.
+   *
+   * <p>It starts no worker until a task comes. Then it launches a worker for each task that waits, up to
+   * {@link Runtime#availableProcessors()} workers (system property {@code procpool.common.workers}
+   * overrides); a worker that has had nothing to do for 60 seconds exits (system property {@code
+   * procpool.common.idleTimeout}, such as {@code 5m}, {@code 30s} or {@code 500ms}), and a new one starts
+   * when tasks come again. So a library may call {@code Pool.common().map(...)} on every request and pay
+   * for starting workers once per busy period. Its workers are this JVM's children like any pool's, with
+   * every builder default; if they cannot start, the tasks waiting for them fail with {@link
+   * WorkerStartException} and the next task tries again.
+   *
+   * <p>{@link #shutdown()}, {@link #shutdownNow()} and {@link #close()} have no effect on it, and {@link
+   * #isShutdown()} stays false (so {@link #join()} throws {@code IllegalStateException} and {@link
+   * #awaitTermination} waits its whole timeout and returns false); its workers end when this JVM exits,
+   * and its threads never keep the JVM from exiting.
+   *
+   * @return the common pool
+   * @throws IllegalArgumentException if {@code procpool.common.workers} or {@code
+   *     procpool.common.idleTimeout} is set to a value that is not a positive number or duration
+   */
+  public static Pool common() {
+    return CommonPool.get();
   }
 
   /**
@@ -288,24 +317,38 @@ public final class Pool implements AutoCloseable {
 
   /**
    * Stops accepting tasks ({@link RejectedExecutionException} from then on); queued and running tasks
-   * finish; then the workers exit. Returns at once; see {@link #join()}.
+   * finish; then the workers exit. Returns at once; see {@link #join()}. No effect on {@link #common()}.
    */
   public void shutdown() {
+    if (common) {
+      return;
+    }
     core.shutdown();
   }
 
-  /** Kills every worker now; every unfinished future is cancelled, running ones included. */
+  /**
+   * Kills every worker now; every unfinished future is cancelled, running ones included. No effect on
+   * {@link #common()}.
+   */
   public void shutdownNow() {
+    if (common) {
+      return;
+    }
     core.shutdownNow();
   }
 
   /**
    * Waits until every worker's process has exited.
    *
-   * @throws IllegalStateException if neither {@link #shutdown()} nor {@link #shutdownNow()} was called
+   * @throws IllegalStateException if neither {@link #shutdown()} nor {@link #shutdownNow()} was called,
+   *     and always for {@link #common()}
    * @throws InterruptedException if interrupted while waiting
    */
   public void join() throws InterruptedException {
+    if (common) {
+      throw new IllegalStateException(
+          "Pool.common() is never shut down: join() would wait until this JVM exits");
+    }
     core.join();
   }
 
@@ -347,10 +390,13 @@ public final class Pool implements AutoCloseable {
    * calls {@link #shutdownNow()} and goes on waiting (for the kills to land), then returns with the
    * interrupt status set, as JDK 19's {@code ExecutorService.close()} does. It may be called from any
    * thread, a future's listener included: futures complete on the pool's executor threads, which a
-   * waiting listener does not stop.
+   * waiting listener does not stop. No effect on {@link #common()}.
    */
   @Override
   public void close() {
+    if (common) {
+      return;
+    }
     shutdown();
     boolean interrupted = false;
     while (true) {
@@ -408,8 +454,20 @@ public final class Pool implements AutoCloseable {
     private Duration heartbeatTimeout = Duration.ofSeconds(10);
     private Duration cancelGracePeriod = Duration.ofSeconds(2);
     private WorkerLauncher launcher;
+    private Duration idleTimeout;
+    private boolean common;
 
     private Builder() {}
+
+    /**
+     * Makes the pool {@link Pool#common()}: elastic (no worker until a task comes, idle workers exit
+     * after {@code idleTimeout}) and not to be shut down.
+     */
+    Builder common(Duration idleTimeout) {
+      this.idleTimeout = requireNonNull(idleTimeout, "idleTimeout");
+      this.common = true;
+      return this;
+    }
 
     /**
      * Number of worker JVMs. Default: {@link Runtime#availableProcessors()}.
@@ -713,10 +771,11 @@ public final class Pool implements AutoCloseable {
               heartbeatTimeout,
               cancelGracePeriod,
               serialFilter,
-              launcher);
+              launcher,
+              idleTimeout);
       PoolCore core = new PoolCore(config);
       core.start();
-      return new Pool(core);
+      return new Pool(core, common);
     }
   }
 }

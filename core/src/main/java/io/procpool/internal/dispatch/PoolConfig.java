@@ -10,6 +10,10 @@ import java.time.Duration;
  * Everything a pool was built with; immutable.
  *
  * @param launcher null for the default: child JVMs built from {@code command}
+ * @param idleTimeout null for a pool of fixed size, whose workers all start in {@code start()} and are
+ *     replaced when they die; otherwise an elastic pool (the common pool): {@code start()} launches no
+ *     worker, a worker is launched when a task waits and fewer than {@code workers} are alive, and a
+ *     worker idle for this long exits
  */
 public record PoolConfig(
     String name,
@@ -25,4 +29,11 @@ public record PoolConfig(
     Duration heartbeatTimeout,
     Duration cancelGracePeriod,
     String serialFilter,
-    WorkerLauncher launcher) {}
+    WorkerLauncher launcher,
+    Duration idleTimeout) {
+
+  /** Whether workers start on demand and exit when idle (see {@code idleTimeout}). */
+  boolean elastic() {
+    return idleTimeout != null;
+  }
+}

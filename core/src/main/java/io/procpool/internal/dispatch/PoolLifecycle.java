@@ -93,10 +93,20 @@ final class PoolLifecycle implements Supervisor.Lifecycle {
     state = next;
   }
 
-  /** start(): launches every worker. */
+  /**
+   * start(): launches every worker. An elastic pool launches none: it runs at once, and {@link
+   * #reconcile()} launches workers when tasks wait.
+   */
   void start(long nowNanos) {
     transition(State.STARTING);
     startNanos = nowNanos;
+    if (config.elastic()) {
+      transition(State.RUNNING);
+      log.log(System.Logger.Level.DEBUG, "{0}: ready; up to {1,number,#} worker(s) start as tasks come",
+          name, config.workers());
+      outbox.later(() -> started.set(null));
+      return;
+    }
     for (int i = 0; i < config.workers(); i++) {
       supervisor.reserve(i);
     }
@@ -171,15 +181,19 @@ final class PoolLifecycle implements Supervisor.Lifecycle {
   }
 
   /**
-   * Moves the pool toward where it should be. Proceed in 4 steps: (1) dispatch what is queued; (2)
-   * retire workers that used up maxTasksPerWorker; (3) when draining and nothing is left to run, tell
-   * idle workers to exit; (4) terminate once every worker is settled and every future done.
+   * Moves the pool toward where it should be. Proceed in 4 steps: (1) dispatch what is queued, and in
+   * an elastic pool launch workers for what is left; (2) retire workers that used up
+   * maxTasksPerWorker; (3) when draining and nothing is left to run, tell idle workers to exit; (4)
+   * terminate once every worker is settled and every future done.
    */
   void reconcile() {
     assert supervisor.lockHeld();
     dispatcher.pump(supervisor.current());
     boolean wantsWork =
         state == State.RUNNING || (state == State.SHUTTING_DOWN && !dispatcher.isEmpty());
+    if (config.elastic() && wantsWork && !stoppedNow && !dispatcher.isEmpty()) {
+      supervisor.grow(dispatcher.queued());
+    }
     if (config.maxTasksPerWorker() > 0 && wantsWork) {
       supervisor.retireSpent(dispatcher, config.maxTasksPerWorker());
     }
@@ -198,6 +212,11 @@ final class PoolLifecycle implements Supervisor.Lifecycle {
   @Override
   public boolean isStarting() {
     return state == State.STARTING;
+  }
+
+  @Override
+  public boolean growsOnDemand() {
+    return config.elastic();
   }
 
   @Override
@@ -223,6 +242,17 @@ final class PoolLifecycle implements Supervisor.Lifecycle {
 
   @Override
   public void cannotKeepWorkers(Throwable cause) {
+    if (config.elastic()) {
+      // An elastic pool lives on (the common pool cannot be rebuilt by its users): the tasks waiting
+      // for a worker fail, workers that run go on, and the next task tries to launch one again.
+      List<TaskRecord> waiting = dispatcher.drain();
+      log.log(System.Logger.Level.ERROR, "{0}: workers cannot start; failing the {1,number,#} task(s) waiting "
+          + "for one: {2}", name, waiting.size(), cause);
+      WorkerStartException e = new WorkerStartException(
+          "Pool " + name + " could not start a worker for this task", cause);
+      outbox.later(() -> waiting.forEach(r -> completions.failQuietly(r, e)));
+      return;
+    }
     log.log(System.Logger.Level.ERROR, "{0}: cannot keep workers running; failing: {1}", name, cause);
     transition(State.FAILED);
     WorkerStartException e =

@@ -45,6 +45,14 @@ final class Supervisor {
     /** Whether a worker that died must be replaced (the pool runs, or still has work to finish). */
     boolean needsWorkers();
 
+    /**
+     * Whether workers are launched only for waiting tasks ({@link #grow}) rather than replaced when
+     * they die.
+     */
+    default boolean growsOnDemand() {
+      return false;
+    }
+
     /** A worker became ready. */
     void workerReady();
 
@@ -199,6 +207,50 @@ final class Supervisor {
     }
   }
 
+  /**
+   * Lock. An elastic pool has {@code queued} tasks no worker could take: launches a worker at each free
+   * index (none there, or its worker dead) for each of them that no worker now starting will take.
+   */
+  void grow(int queued) {
+    assert ctx.held();
+    int starting = 0;
+    for (Worker w : current) {
+      if (w != null && w.killReason == null
+          && (w.state == Worker.State.LAUNCHING || w.state == Worker.State.CONNECTED)) {
+        starting++;
+      }
+    }
+    int wanted = queued - starting;
+    for (int i = 0; i < current.length && wanted > 0; i++) {
+      if (current[i] == null || !current[i].isLive()) {
+        reserve(i);
+        wanted--;
+      }
+    }
+  }
+
+  /**
+   * Lock. An elastic pool's ready workers that have had nothing to do for {@code idleNanos} at time
+   * {@code now} are told to exit. Called periodically: a worker is idle since it became ready or since
+   * the last check that found it with a task in flight or a task sent since the check before.
+   */
+  void retireIdleFor(long now, long idleNanos) {
+    assert ctx.held();
+    for (Worker w : current) {
+      if (w == null || !w.takesTasks()) {
+        continue;
+      }
+      if (!w.inFlight.isEmpty() || w.tasksSent != w.idleMark) {
+        w.idleMark = w.tasksSent;
+        w.idleSinceNanos = now;
+      } else if (now - w.idleSinceNanos >= idleNanos) {
+        log.log(System.Logger.Level.DEBUG, "{0}: worker {1} (pid {2,number,#}) idle for {3,number,#} ms; "
+            + "it exits", name, w.index, w.pid(), TimeUnit.NANOSECONDS.toMillis(now - w.idleSinceNanos));
+        retire(w);
+      }
+    }
+  }
+
   /** Lock. The pool is draining and has nothing left to run: every idle worker is told to exit. */
   void retireIdle() {
     for (Worker w : current) {
@@ -298,6 +350,7 @@ final class Supervisor {
     w.moveTo(Worker.State.READY);
     w.readyNanos = clock.getAsLong();
     w.lastHeardNanos = w.readyNanos;
+    w.idleSinceNanos = w.readyNanos;
     consecutiveStartFailures = 0;
     PoolEvents.workerStarted(name, w.index, w.pid(), w.readyNanos - w.launchedNanos);
     lifecycle.workerReady();
@@ -388,10 +441,14 @@ final class Supervisor {
     boolean failedToStart = was == Worker.State.LAUNCHING || was == Worker.State.CONNECTED;
     if (lifecycle.isStarting() && failedToStart) {
       lifecycle.startFailed(w.whyNotStarted());
-    } else if (current[w.index] == w && lifecycle.needsWorkers()) {
+    } else if (current[w.index] == w && (lifecycle.needsWorkers() || lifecycle.growsOnDemand())) {
       boolean couldNotStart = failedToStart && (w.startFailure != null || w.exitCode < 128);
       if (couldNotStart && ++consecutiveStartFailures >= MAX_CONSECUTIVE_START_FAILURES) {
+        consecutiveStartFailures = 0;
         lifecycle.cannotKeepWorkers(w.whyNotStarted());
+      } else if (lifecycle.growsOnDemand()) {
+        // Launched again by the pool's reconcile if tasks wait for it, not before.
+        log.log(System.Logger.Level.DEBUG, "{0}: worker {1} is gone; a new one starts when tasks wait", name, w.index);
       } else {
         counters.workersReplaced++;
         log.log(System.Logger.Level.INFO, "{0}: replacing worker {1} (pid {2,number,#})", name, w.index, w.pid());

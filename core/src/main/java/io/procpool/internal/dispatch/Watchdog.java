@@ -13,6 +13,7 @@ import java.util.function.LongSupplier;
  * Periodic checks, on the pool's timer thread: a task over its timeout (measured from the start its
  * worker recorded, not from when it was queued), a worker that never connected, a worker that has gone
  * silent. Each ends in {@link Supervisor#kill}; a timed-out task's future fails after the kill was sent.
+ * In an elastic pool, also workers idle for longer than its idle timeout, which are told to exit.
  * The clock is injected, so tests drive it without waiting.
  */
 final class Watchdog implements Runnable {
@@ -27,6 +28,8 @@ final class Watchdog implements Runnable {
   private final long taskTimeoutNanos;
   private final long startTimeoutNanos;
   private final long heartbeatTimeoutNanos;
+  /** Elastic pools: how long a worker may idle before it exits; Long.MAX_VALUE for fixed pools. */
+  private final long idleTimeoutNanos;
   private final boolean capture;
   private final Path dir;
 
@@ -44,6 +47,8 @@ final class Watchdog implements Runnable {
     this.taskTimeoutNanos = taskTimeout == null ? Long.MAX_VALUE : Durations.toNanosSaturated(taskTimeout);
     this.startTimeoutNanos = Durations.toNanosSaturated(config.startTimeout());
     this.heartbeatTimeoutNanos = Durations.toNanosSaturated(config.heartbeatTimeout());
+    this.idleTimeoutNanos =
+        config.elastic() ? Durations.toNanosSaturated(config.idleTimeout()) : Long.MAX_VALUE;
     this.capture = capture;
     this.dir = dir;
   }
@@ -70,6 +75,9 @@ final class Watchdog implements Runnable {
   /** Lock. Checks every live worker at time {@code now}. */
   void check(long now) {
     assert ctx.held();
+    if (idleTimeoutNanos != Long.MAX_VALUE) {
+      supervisor.retireIdleFor(now, idleTimeoutNanos);
+    }
     for (Worker w : supervisor.all()) {
       if (!w.isLive() || w.process == null || w.killReason != null) {
         continue;

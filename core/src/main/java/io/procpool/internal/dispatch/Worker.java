@@ -71,6 +71,9 @@ final class Worker {
 
   long lastHeardNanos;
   long readyNanos;
+  /** Elastic pools: since when the worker has had nothing to do, and {@link #tasksSent} then. */
+  long idleSinceNanos;
+  long idleMark;
   long helloPid;
   long heapUsed = -1;
   long rss = -1;

@@ -27,7 +27,7 @@ public final class Training {
     PoolConfig config =
         new PoolConfig(
             "procpool-training", 1, null, null, 0, null, 0, null, Duration.ofSeconds(60),
-            Duration.ofMillis(100), Duration.ofSeconds(30), Duration.ofSeconds(2), "", new InJvmLauncher());
+            Duration.ofMillis(100), Duration.ofSeconds(30), Duration.ofSeconds(2), "", new InJvmLauncher(), null);
     PoolCore core = new PoolCore(config);
     core.start();
     try {

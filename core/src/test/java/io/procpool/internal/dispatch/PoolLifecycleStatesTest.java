@@ -47,9 +47,15 @@ class PoolLifecycleStatesTest {
     final List<RecordingStream> streams = new CopyOnWriteArrayList<>();
 
     Pool(int workers) {
+      this(workers, null);
+    }
+
+    /** {@code idleTimeout}: null for a fixed pool, else an elastic one (the common pool's kind). */
+    Pool(int workers, Duration idleTimeout) {
       PoolConfig config =
           new PoolConfig("test", workers, null, JvmLauncher.OutputMode.INHERIT, 0, null, 0, null,
-              Duration.ofSeconds(5), Duration.ofMillis(500), Duration.ofSeconds(10), Duration.ofSeconds(2), "", null);
+              Duration.ofSeconds(5), Duration.ofMillis(500), Duration.ofSeconds(10), Duration.ofSeconds(2), "", null,
+              idleTimeout);
       lifecycle = new PoolLifecycle("test-1", CoreFixtures.LOG, config, fx.outbox, fx.dispatcher, fx.completions,
           started, () -> terminated.set(true));
       supervisor = new Supervisor("test-1", CoreFixtures.LOG, fx.ctx, workers, launcher, tmp, false, timer,
@@ -69,15 +75,28 @@ class PoolLifecycleStatesTest {
     void startReady() {
       fx.ctx.update(() -> lifecycle.start(System.nanoTime()));
       for (Worker w : workers()) {
-        RecordingStream s = new RecordingStream();
-        streams.add(s);
-        fx.ctx.update(
-            () -> {
-              w.moveTo(Worker.State.CONNECTED);
-              w.connection = new WorkerConnection(s, null);
-              supervisor.ready(w);
-            });
+        ready(w);
       }
+    }
+
+    /** Worker {@code w} says Hello and Ready. */
+    RecordingStream ready(Worker w) {
+      RecordingStream s = new RecordingStream();
+      streams.add(s);
+      fx.ctx.update(
+          () -> {
+            w.moveTo(Worker.State.CONNECTED);
+            w.connection = new WorkerConnection(s, null);
+            supervisor.ready(w);
+          });
+      return s;
+    }
+
+    /** Queues a one-input task, as submit does. */
+    TaskRecord queue(long id) {
+      TaskRecord r = CoreFixtures.task(id, 1);
+      fx.ctx.update(() -> fx.dispatcher.add(r));
+      return r;
     }
 
     /** Worker {@code w}'s stream closes and its process exits with {@code code}. */
@@ -184,5 +203,98 @@ class PoolLifecycleStatesTest {
     assertEquals(Worker.State.LAUNCHING, replacement.state);
     assertEquals(3, pool.launcher.launched.size());
     assertEquals(PoolLifecycle.State.RUNNING, pool.state());
+  }
+
+  // -------------------------------------------------------------------------------------------------
+  // Elastic pools (Pool.common()): workers start for waiting tasks and exit when idle.
+
+  @Test
+  void elasticPool_start_runsAtOnceWithNoWorker() {
+    Pool pool = new Pool(2, Duration.ofSeconds(60));
+    pool.fx.ctx.update(() -> pool.lifecycle.start(System.nanoTime()));
+    assertEquals(PoolLifecycle.State.RUNNING, pool.state());
+    assertTrue(pool.started.isDone(), "build() returns without waiting for a worker");
+    assertEquals(0, pool.launcher.launched.size());
+  }
+
+  @Test
+  void elasticPool_tasksWaiting_launchesOneWorkerPerTaskUpToItsSize() {
+    Pool pool = new Pool(3, Duration.ofSeconds(60));
+    pool.fx.ctx.update(() -> pool.lifecycle.start(System.nanoTime()));
+    pool.queue(1);
+    assertEquals(1, pool.launcher.launched.size(), "one task, one worker");
+    pool.queue(2);
+    assertEquals(2, pool.launcher.launched.size(), "a second task does not wait for the first worker");
+    pool.queue(3);
+    pool.queue(4);
+    pool.queue(5);
+    assertEquals(3, pool.launcher.launched.size(), "never more workers than the pool's size");
+    Worker w = pool.workers()[0];
+    RecordingStream s = pool.ready(w);
+    assertEquals(ParentMessage.KindCase.TASKS, s.sent.get(s.sent.size() - 1).getKindCase(),
+        "the first ready worker takes tasks at once");
+  }
+
+  @Test
+  void elasticPool_workerIdleForTheTimeout_isToldToExitAndNotReplaced() {
+    Pool pool = new Pool(1, Duration.ofSeconds(60));
+    pool.fx.ctx.update(() -> pool.lifecycle.start(System.nanoTime()));
+    TaskRecord r = pool.queue(1);
+    Worker w = pool.workers()[0];
+    RecordingStream s = pool.ready(w);
+    long t0 = w.readyNanos;
+    pool.fx.ctx.update(() -> pool.supervisor.retireIdleFor(t0 + Duration.ofSeconds(100).toNanos(), Duration.ofSeconds(60).toNanos()));
+    assertEquals(Worker.State.READY, w.state, "a worker with a task in flight is not idle");
+    pool.fx.ctx.update(() -> w.release(r));
+    long t1 = t0 + Duration.ofSeconds(100).toNanos(); // Last seen busy.
+    pool.fx.ctx.update(() -> pool.supervisor.retireIdleFor(t1 + Duration.ofSeconds(59).toNanos(), Duration.ofSeconds(60).toNanos()));
+    assertEquals(Worker.State.READY, w.state, "idle for 59 s of 60");
+    pool.fx.ctx.update(() -> pool.supervisor.retireIdleFor(t1 + Duration.ofSeconds(60).toNanos(), Duration.ofSeconds(60).toNanos()));
+    assertEquals(Worker.State.RETIRING, w.state);
+    assertEquals(ParentMessage.KindCase.SHUTDOWN, s.sent.get(s.sent.size() - 1).getKindCase());
+    pool.exit(w, 0);
+    assertEquals(1, pool.launcher.launched.size(), "an idle worker that exited is not replaced");
+    assertEquals(PoolLifecycle.State.RUNNING, pool.state());
+    pool.queue(2);
+    assertEquals(2, pool.launcher.launched.size(), "the next task starts a worker again");
+  }
+
+  @Test
+  void elasticPool_workerGivenATaskBetweenTwoChecks_isNotIdle() {
+    Pool pool = new Pool(1, Duration.ofSeconds(60));
+    pool.fx.ctx.update(() -> pool.lifecycle.start(System.nanoTime()));
+    TaskRecord first = pool.queue(1);
+    Worker w = pool.workers()[0];
+    pool.ready(w);
+    pool.fx.ctx.update(() -> w.release(first));
+    long t0 = w.readyNanos;
+    pool.fx.ctx.update(() -> pool.supervisor.retireIdleFor(t0 + Duration.ofSeconds(30).toNanos(), Duration.ofSeconds(60).toNanos()));
+    TaskRecord second = pool.queue(2);
+    pool.fx.ctx.update(() -> w.release(second)); // Sent and answered between two checks.
+    pool.fx.ctx.update(() -> pool.supervisor.retireIdleFor(t0 + Duration.ofSeconds(70).toNanos(), Duration.ofSeconds(60).toNanos()));
+    assertEquals(Worker.State.READY, w.state, "busy at 30 s to 70 s: idle only from the check at 70 s");
+    pool.fx.ctx.update(() -> pool.supervisor.retireIdleFor(t0 + Duration.ofSeconds(130).toNanos(), Duration.ofSeconds(60).toNanos()));
+    assertEquals(Worker.State.RETIRING, w.state);
+  }
+
+  @Test
+  void elasticPool_workersCannotStart_failsTheWaitingTasksAndTriesAgainForTheNext() {
+    Pool pool = new Pool(1, Duration.ofSeconds(60));
+    pool.fx.ctx.update(() -> pool.lifecycle.start(System.nanoTime()));
+    TaskRecord r = pool.queue(1);
+    for (int attempt = 1; attempt <= 3; attempt++) {
+      Worker w = pool.workers()[0];
+      assertEquals(Worker.State.LAUNCHING, w.state, "attempt " + attempt);
+      pool.exit(w, 1);
+    }
+    ExecutionException e = assertThrows(ExecutionException.class, r.future::get);
+    WorkerStartException s = assertInstanceOf(WorkerStartException.class, e.getCause());
+    assertEquals("Pool test-1 could not start a worker for this task", s.getMessage());
+    assertTrue(s.getCause().getMessage().startsWith("Worker 0 (pid 1002) exited with code 1 before it was ready"),
+        s.getCause().getMessage());
+    assertEquals(PoolLifecycle.State.RUNNING, pool.state(), "the pool lives on");
+    assertEquals(3, pool.launcher.launched.size(), "no launch while no task waits");
+    pool.queue(2);
+    assertEquals(4, pool.launcher.launched.size(), "the next task tries again");
   }
 }

@@ -75,7 +75,7 @@ class WatchdogTest {
 
   private static PoolConfig config(Duration taskTimeout, Duration startTimeout, Duration heartbeatTimeout) {
     return new PoolConfig("test", 1, null, JvmLauncher.OutputMode.INHERIT, 0, taskTimeout, 0, null, startTimeout,
-        Duration.ofMillis(500), heartbeatTimeout, Duration.ofSeconds(2), "", null);
+        Duration.ofMillis(500), heartbeatTimeout, Duration.ofSeconds(2), "", null, null);
   }
 
   private static final PoolConfig DEFAULTS =
