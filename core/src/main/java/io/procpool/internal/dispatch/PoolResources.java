@@ -66,7 +66,7 @@ final class PoolResources {
     try {
       directory = PoolDirectory.create("procpool-");
     } catch (IOException e) {
-      throw new UncheckedIOException("Cannot create the pool's private directory", e);
+      throw new UncheckedIOException("Cannot create the pool's private directory: " + e.getMessage(), e);
     }
     Path dir = directory.path();
     try {

@@ -162,12 +162,7 @@ final class ArchiveCache {
   /** Why the directory must not be used, or null if it may; creates it when missing. */
   String refusal() throws IOException {
     if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
-      try {
-        Files.createDirectories(
-            dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-      } catch (UnsupportedOperationException e) {
-        Files.createDirectories(dir);
-      }
+      PrivateDirectories.createAll(dir);
     }
     if (!Files.isDirectory(dir)) {
       return "it is not a directory";

@@ -11,8 +11,6 @@ import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.BasicFileAttributes;
-import java.nio.file.attribute.PosixFileAttributes;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.attribute.UserPrincipal;
 import java.time.Duration;
 import java.time.Instant;
@@ -54,7 +52,7 @@ public final class PoolDirectory {
   }
 
   /**
-   * Creates a private ({@code rwx------}) directory {@code prefix*} in {@code java.io.tmpdir}, marks it
+   * Creates a private ({@code rwx------}, or an owner-only ACL where there are no POSIX permissions) directory {@code prefix*} in {@code java.io.tmpdir}, marks it
    * as this process's, has it deleted at JVM exit, and removes stale ones that dead processes left.
    */
   public static PoolDirectory create(String prefix) throws IOException {
@@ -74,9 +72,7 @@ public final class PoolDirectory {
 
   /** Creates the directory under {@code parent} with {@code owner}'s marker (not registered for exit). */
   static PoolDirectory create(Path parent, String prefix, Owner owner) throws IOException {
-    Path dir =
-        Files.createTempDirectory(
-            parent, prefix, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+    Path dir = PrivateDirectories.createTemp(parent, prefix);
     try {
       Path tmp = dir.resolve(MARKER + ".tmp");
       Files.writeString(tmp, owner.toMarker(), StandardCharsets.UTF_8);
@@ -121,8 +117,8 @@ public final class PoolDirectory {
   /** Whether {@code dir} is a real directory of {@code user} whose marker names a dead owner. */
   static boolean isStale(Path dir, UserPrincipal user) {
     try {
-      PosixFileAttributes attrs = Files.readAttributes(dir, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-      if (!attrs.isDirectory() || !attrs.owner().equals(user)) {
+      BasicFileAttributes attrs = Files.readAttributes(dir, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+      if (!attrs.isDirectory() || !Files.getOwner(dir, LinkOption.NOFOLLOW_LINKS).equals(user)) {
         return false;
       }
       Path marker = dir.resolve(MARKER);
