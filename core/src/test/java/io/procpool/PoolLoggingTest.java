@@ -130,4 +130,36 @@ class PoolLoggingTest {
     }
     return log.substring(i, j);
   }
+
+  /**
+   * An orderly close: each worker is closed by its parent's end of the stream and of its stdin pipe,
+   * which it expects then (it stops watching the pipe before it exits); taking that end-of-file for its
+   * parent's death would make it exit with 70 instead.
+   */
+  @Test
+  void close_orderly_everyWorkerExitsWithCodeZero() throws Exception {
+    Recording rec = new Recording();
+    JUL.addHandler(rec);
+    JUL.setLevel(Level.ALL);
+    List<Long> pids = new ArrayList<>();
+    try {
+      for (int round = 0; round < 3; round++) {
+        try (Pool pool = Pool.builder().name("exitcode").workers(2).workerOutput(WorkerOutput.DISCARD).build()) {
+          assertEquals(List.of(2, 3), pool.map(Workers::identity, List.of(2, 3)));
+          pool.workers().forEach(w -> pids.add(w.pid()));
+        }
+      }
+    } finally {
+      JUL.removeHandler(rec);
+      JUL.setLevel(null);
+    }
+    List<String> exits = rec.at(Level.FINE, ") exited ");
+    assertEquals(6, exits.size(), rec.all());
+    for (String m : exits) {
+      assertTrue(m.endsWith("exited with code 0"), m);
+    }
+    for (long pid : pids) {
+      assertTrue(exits.stream().anyMatch(m -> m.contains("(pid " + pid + ")")), pid + " in " + exits);
+    }
+  }
 }

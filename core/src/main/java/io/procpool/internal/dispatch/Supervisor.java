@@ -368,6 +368,9 @@ final class Supervisor {
             settle(w);
           }
         });
+    if (p[0] != null) {
+      p[0].streamEnded();
+    }
     // A worker whose stream is gone can do nothing useful; its exit settles its tasks.
     if (p[0] != null && p[0].isAlive()) {
       var unused = timer.schedule(

@@ -14,4 +14,12 @@ public interface LaunchedWorker {
 
   /** SIGKILL, or the nearest equivalent. Idempotent. */
   void kill();
+
+  /**
+   * The worker's stream has ended: the pool will send it nothing more. A launcher may release what ties
+   * the worker to this JVM (a local worker's stdin pipe, whose end the worker then takes as its cue to
+   * exit, or, when it is already leaving in order, to stop watching it). Called at most once per stream,
+   * never under the pool's lock.
+   */
+  default void streamEnded() {}
 }

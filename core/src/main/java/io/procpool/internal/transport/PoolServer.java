@@ -98,7 +98,7 @@ public final class PoolServer implements AutoCloseable {
               new DomainSocketAddress(target.substring(UNIX_PREFIX.length())), Handshake.client(secret))
           .channelType(EpollDomainSocketChannel.class, DomainSocketAddress.class)
           .withOption(ChannelOption.SO_KEEPALIVE, null) // As on the server: not an option of domain sockets.
-          .eventLoopGroup(UnixClientGroup.GROUP)
+          .eventLoopGroup(UnixClientGroup.get())
           .overrideAuthority("localhost");
     }
     return NettyChannelBuilder.forTarget(target, Handshake.client(secret));
@@ -109,9 +109,31 @@ public final class PoolServer implements AutoCloseable {
    * worker's single connection, and lives as long as the worker JVM.
    */
   private static final class UnixClientGroup {
+    static volatile boolean made;
     static final EventLoopGroup GROUP =
         new MultiThreadIoEventLoopGroup(
             1, new DefaultThreadFactory("procpool-grpc-uds-client", true), EpollIoHandler.newFactory());
+
+    static EventLoopGroup get() {
+      made = true;
+      return GROUP;
+    }
+  }
+
+  /**
+   * Stops the workers' domain-socket event loop, if this JVM made one, waiting up to {@code millis} for
+   * its thread to end. A worker does this just before it exits: the JVM's exit waits about 300 ms for
+   * any thread blocked in native code (an event loop in {@code epoll_wait} is), and none is left then.
+   */
+  public static void stopClientEventLoop(long millis) {
+    if (!UnixClientGroup.made) {
+      return;
+    }
+    try {
+      UnixClientGroup.GROUP.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS).await(millis, TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   /** A loopback TCP server that admits only connections that open with {@code service}'s secret. */

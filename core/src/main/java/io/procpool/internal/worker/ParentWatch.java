@@ -17,7 +17,32 @@ import java.util.concurrent.TimeUnit;
  * shutdown hooks: the parent is gone and nothing is waiting for an orderly exit).
  */
 public final class ParentWatch {
+  /** Set when the worker leaves in order: end-of-file on stdin is then expected, not the parent's death. */
+  private static volatile boolean leaving;
+  private static volatile Thread pipeThread;
+
   private ParentWatch() {}
+
+  /** The worker is leaving in order: its parent will close stdin once the worker's stream has ended. */
+  public static void expectEndOfFile() {
+    leaving = true;
+  }
+
+  /**
+   * If the worker is leaving in order, waits up to {@code millis} for the stdin watch to see end-of-file
+   * and end, so that it is not blocked in a native read when the JVM exits.
+   */
+  public static void awaitEndOfFile(long millis) {
+    Thread t = pipeThread;
+    if (!leaving || t == null) {
+      return;
+    }
+    try {
+      t.join(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
 
   /** Starts both watches. {@code stdin} must be positioned after the bootstrap message. */
   public static void start(InputStream stdin, int exitCode) {
@@ -33,10 +58,13 @@ public final class ParentWatch {
               } catch (IOException e) {
                 // Treated as end-of-file: the pipe is broken.
               }
-              exit(exitCode);
+              if (!leaving) {
+                exit(exitCode);
+              }
             },
             "procpool-parent-watch");
     pipe.setDaemon(true);
+    pipeThread = pipe;
     pipe.start();
     Thread poll =
         new Thread(

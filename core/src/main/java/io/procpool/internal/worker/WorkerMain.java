@@ -70,7 +70,22 @@ public final class WorkerMain {
                 bootstrap.getBlobDir().isEmpty() ? null : Path.of(bootstrap.getBlobDir())),
             () -> ProcessHandle.current().pid(),
             ClassLoader.getSystemClassLoader(),
-            System::exit);
+            new WorkerRuntime.Exit() {
+              @Override
+              public void leaving() {
+                ParentWatch.expectEndOfFile();
+              }
+
+              @Override
+              public void exit(int code) {
+                // The JVM's exit waits ~300 ms for threads blocked in native code: end ours first, the
+                // stdin watch (our parent closes the pipe once our stream has ended) and the event loop.
+                ParentWatch.awaitEndOfFile(500);
+                channel.shutdownNow();
+                PoolServer.stopClientEventLoop(200);
+                System.exit(code);
+              }
+            });
     // A task that calls System.exit: send what is already computed before the JVM goes.
     Runtime.getRuntime().addShutdownHook(new Thread(() -> runtime.drainAndClose(1_000), bootstrap.getPoolName() + "-w" + bootstrap.getWorkerIndex() + "-exit"));
     runtime.start();

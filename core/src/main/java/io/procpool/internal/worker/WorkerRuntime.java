@@ -48,6 +48,9 @@ public final class WorkerRuntime {
   /** How the runtime leaves: System.exit in a worker JVM, stopping threads in an in-process test. */
   public interface Exit {
     void exit(int code);
+
+    /** The runtime is about to half-close its stream: it leaves in order, and its parent knows it. */
+    default void leaving() {}
   }
 
   private static final Object SHUTDOWN = new Object();
@@ -132,6 +135,7 @@ public final class WorkerRuntime {
   public void drainAndClose(long timeoutMillis) {
     // The parent answers our half-close by closing its side: that is the end we asked for, not its death.
     closing = true;
+    exit.leaving();
     synchronized (sendLock) {
       if (toParent == null) {
         return;
