@@ -37,8 +37,8 @@ import java.util.jar.Manifest;
  * <ul>
  *   <li>the application (system) loader gives {@code java.class.path}, each entry made absolute against
  *       this JVM's {@code user.dir} (so a relative class path still works when workers run in another
- *       {@code workingDirectory}), a manifest-only "pathing" jar (surefire's booter, IntelliJ's {@code
- *       classpath.jar}) replaced by its {@code Class-Path}, then the module path: the jar or directory of
+ *       {@code workingDirectory}), a class path of one manifest-only "pathing" jar (surefire's booter,
+ *       IntelliJ's {@code classpath.jar}) replaced by its {@code Class-Path}, then the module path: the jar or directory of
  *       every module of the boot layer that does not come from the run-time image;
  *   <li>a {@link URLClassLoader} gives its {@code file:} URLs, decoded ({@code %20} is a space); other
  *       schemes ({@code http:}, Boot's {@code jar:nested:}) have no path a worker could open;
@@ -241,8 +241,13 @@ public final class WorkerClasspath {
           continue;
         }
         if (l == host.systemLoader()) {
-          for (String e : splitClassPath(host.javaClassPath())) {
-            classPathEntry(absolute(e, host.userDir()));
+          List<String> cp = splitClassPath(host.javaClassPath());
+          if (cp.size() == 1) {
+            // Only a lone jar can be a pathing jar (that is what they are for), so only one jar's
+            // manifest is ever read, however long the class path.
+            classPathEntry(absolute(cp.get(0), host.userDir()), true);
+          } else {
+            cp.forEach(e -> classPathEntry(absolute(e, host.userDir()), false));
           }
           layer(host.bootLayer());
         } else if (l instanceof URLClassLoader u) {
@@ -284,15 +289,15 @@ public final class WorkerClasspath {
           }));
     }
 
-    /** A {@code java.class.path} entry: a manifest-only jar is replaced by what its manifest lists. */
-    private void classPathEntry(String entry) {
+    /** A {@code java.class.path} entry; a manifest-only jar is replaced by what it lists if {@code expand}. */
+    private void classPathEntry(String entry, boolean expand) {
       if (entry.endsWith("*")) {
         // A wildcard the launcher did not expand (it only reaches here from a property set by hand).
         entries.add(entry);
         return;
       }
       Path p = Path.of(entry);
-      List<Path> listed = pathingJarClassPath(p);
+      List<Path> listed = expand ? pathingJarClassPath(p) : null;
       if (listed == null) {
         add(p);
       } else {
