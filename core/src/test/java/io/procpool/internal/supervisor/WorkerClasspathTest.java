@@ -6,15 +6,19 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import java.io.File;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.lang.module.Configuration;
+import java.lang.module.ModuleFinder;
 import java.net.URL;
 import java.net.URLClassLoader;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Set;
 import java.util.jar.Attributes;
 import java.util.jar.JarEntry;
 import java.util.jar.JarOutputStream;
 import java.util.jar.Manifest;
+import javax.tools.ToolProvider;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -88,6 +92,28 @@ class WorkerClasspathTest {
       // The system loader is not in this chain: the host's class path is not taken.
       assertEquals(List.of(abs(real)), cp.entries());
     }
+  }
+
+  @Test
+  void moduleLayer_classInPluginLayer_itsModulesLocationsAdded() throws Exception {
+    Path src = Files.createDirectories(dir.resolve("src/plug/plug"));
+    Files.writeString(dir.resolve("src/plug/module-info.java"), "module plug { exports plug; }\n");
+    Files.writeString(src.resolve("P.java"), "package plug; public class P {}\n");
+    Path out = dir.resolve("mods/plug");
+    int rc =
+        ToolProvider.getSystemJavaCompiler()
+            .run(null, null, null, "-d", out.toString(), dir.resolve("src/plug/module-info.java").toString(),
+                src.resolve("P.java").toString());
+    assertEquals(0, rc, "javac of the plug module");
+    Configuration cf =
+        ModuleLayer.boot()
+            .configuration()
+            .resolve(ModuleFinder.of(out), ModuleFinder.of(), Set.of("plug"));
+    ModuleLayer layer = ModuleLayer.boot().defineModulesWithOneLoader(cf, ClassLoader.getPlatformClassLoader());
+    Class<?> p = layer.findLoader("plug").loadClass("plug.P");
+    // The layer's loader is no URLClassLoader: only the module's location can tell where P comes from.
+    WorkerClasspath cp = WorkerClasspath.detect(List.of(p.getClassLoader()), List.of(p), host("", dir));
+    assertEquals(List.of(abs(out)), cp.entries());
   }
 
   @Test

@@ -33,8 +33,16 @@ public final class PluginHost {
     run(location, args.length > 1 ? args[1] : DEFAULT_PLUGIN, System.out);
   }
 
-  /** Loads the plug-in class {@code className} from {@code location} and runs it over {@link #WORDS}. */
-  static List<String> run(Path location, String className, PrintStream out) throws Exception {
+  /**
+   * Loads the plug-in class {@code className} from {@code location} and runs it over a few words.
+   *
+   * @param location the plug-in's directory or jar
+   * @param className the plug-in's class, which implements {@link Plugin}
+   * @param out where the plug-in's lines are printed
+   * @return the plug-in's lines
+   * @throws Exception if the plug-in cannot be loaded or fails
+   */
+  public static List<String> run(Path location, String className, PrintStream out) throws Exception {
     if (!Files.exists(location)) {
       throw new IllegalArgumentException("plug-in location " + location.toAbsolutePath() + " does not exist");
     }
