@@ -67,28 +67,27 @@ class CodeSourcesTest {
         "module app { requires io.procpool; requires com.google.common; }\n");
     Files.writeString(
         src.resolve("app/Main.java"),
-        String.join(
-            "\n",
-            "package app;",
-            "import com.google.common.base.Ascii;",
-            "import io.procpool.Pool;",
-            "import io.procpool.Task;",
-            "import java.util.List;",
-            "public final class Main {",
-            "  public static void main(String[] args) throws Exception {",
-            "    String suffix = args[0];",
-            "    long parent = ProcessHandle.current().pid();",
-            "    System.out.println(\"MODULE \" + Main.class.getModule().getName());",
-            "    Task<String, String> t = s -> Ascii.toUpperCase(s) + suffix",
-            "        + (ProcessHandle.current().pid() != parent ? \" in a worker\" : \" in the parent\");",
-            "    try (Pool pool = Pool.builder().workers(2).build()) {",
-            "      for (String r : pool.map(t, List.of(\"a\", \"bb\"))) {",
-            "        System.out.println(\"RESULT \" + r);",
-            "      }",
-            "    }",
-            "  }",
-            "}",
-            ""));
+        """
+        package app;
+        import com.google.common.base.Ascii;
+        import io.procpool.Pool;
+        import io.procpool.Task;
+        import java.util.List;
+        public final class Main {
+          public static void main(String[] args) throws Exception {
+            String suffix = args[0];
+            long parent = ProcessHandle.current().pid();
+            System.out.println("MODULE " + Main.class.getModule().getName());
+            Task<String, String> t = s -> Ascii.toUpperCase(s) + suffix
+                + (ProcessHandle.current().pid() != parent ? " in a worker" : " in the parent");
+            try (Pool pool = Pool.builder().workers(2).build()) {
+              for (String r : pool.map(t, List.of("a", "bb"))) {
+                System.out.println("RESULT " + r);
+              }
+            }
+          }
+        }
+        """);
     Path classes = dir.resolve("app-classes");
     JavaCompiler javac = ToolProvider.getSystemJavaCompiler();
     int rc =
