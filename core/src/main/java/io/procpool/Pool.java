@@ -14,6 +14,7 @@ import io.procpool.internal.dispatch.PoolCore;
 import io.procpool.internal.supervisor.Durations;
 import io.procpool.internal.supervisor.JvmCommand;
 import io.procpool.internal.supervisor.JvmLauncher;
+import io.procpool.internal.supervisor.WorkerClasspath;
 import io.procpool.internal.supervisor.WorkerHeap;
 import io.procpool.internal.supervisor.WorkerLauncher;
 import java.nio.file.Path;
@@ -588,8 +589,17 @@ public final class Pool implements AutoCloseable {
     }
 
     /**
-     * The workers' classpath. Default: this JVM's {@code java.class.path}. Needed when this JVM's
-     * classpath does not hold the task classes, as under {@code mvn exec:java}.
+     * The workers' classpath, replacing the default. Relative entries are resolved against this JVM's
+     * working directory (not the workers' {@link #workingDirectory}).
+     *
+     * <p>Default: found at {@link #build()} by walking the class loaders of the thread that calls it
+     * (its context loader), of the class that calls it, of the {@link #initializer} and of procpool
+     * itself, each up to the platform loader: {@code java.class.path} made absolute, the module path,
+     * and the {@code file:} URLs of every {@code URLClassLoader} (a plug-in's loader, {@code mvn
+     * exec:java}). Under a Spring Boot executable jar ({@code java -jar app.jar}), workers run that jar
+     * through Boot's {@code PropertiesLauncher} instead, and see its classes and nested jars. A task
+     * whose classes come from a loader that was not visible at {@code build()} is not covered by the
+     * class path; see "Where your code can come from" in the README.
      *
      * @param classpath a classpath, in this platform's syntax
      * @return this builder
@@ -753,7 +763,12 @@ public final class Pool implements AutoCloseable {
               javaExecutable != null ? javaExecutable : JvmCommand.currentJava(),
               // Unless the user limits the heap, cap each worker's so the whole pool fits in memory.
               ImmutableList.copyOf(WorkerHeap.withDefaultMaxHeap(jvmOptions, environment, workers)),
-              classpath != null ? classpath : System.getProperty("java.class.path"),
+              // The caller's class is one frame up; a stack walk of one frame costs microseconds.
+              classpath != null
+                  ? WorkerClasspath.of(classpath)
+                  : WorkerClasspath.detectFor(
+                      StackWalker.getInstance(StackWalker.Option.RETAIN_CLASS_REFERENCE).getCallerClass(),
+                      initializer),
               ImmutableMap.copyOf(environment),
               workingDirectory);
       PoolConfig config =

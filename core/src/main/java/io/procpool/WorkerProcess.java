@@ -9,6 +9,7 @@ import io.procpool.internal.supervisor.Durations;
 import io.procpool.internal.supervisor.JvmCommand;
 import io.procpool.internal.supervisor.PoolDirectory;
 import io.procpool.internal.supervisor.ProcessTree;
+import io.procpool.internal.supervisor.WorkerClasspath;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -28,7 +29,8 @@ import java.util.concurrent.TimeUnit;
  * p.join();
  * }</pre>
  *
- * <p>The JVM is a direct child of this one, with this JVM's java and classpath; its stdout and stderr
+ * <p>The JVM is a direct child of this one, with this JVM's java and classpath (found as for a {@link
+ * Pool}, from the target's class loader too); its stdout and stderr
  * are this JVM's. It exits with 0 when the target returns, with 1 (stack trace on its stderr) when the
  * target throws, with n after {@code System.exit(n)}. If this JVM dies, even by SIGKILL, the child
  * exits by itself within a few seconds. The processes the target starts end with the child: when it
@@ -90,7 +92,8 @@ public final class WorkerProcess {
             new JvmCommand(
                     javaExecutable,
                     List.of(),
-                    System.getProperty("java.class.path"),
+                    // The loaders of the target's class and of procpool (see Pool.Builder.classpath).
+                    WorkerClasspath.detectFor(null, target),
                     java.util.Map.of(),
                     null)
                 .toCommand(dir.path(), "io.procpool.internal.worker.ProcessMain");

@@ -10,15 +10,19 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.procpool.examples.hello.HelloProcess;
 import io.procpool.examples.pie.PiAndE;
+import io.procpool.examples.plugin.PluginHost;
 import io.procpool.examples.primes.PrimesMap;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
+import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /** Runs every example, at a small size, so that none can rot. */
 class ExamplesTest {
+  /** The plugin example's plug-in, compiled apart into target/plugin-classes. */
+  private static final String PLUGIN = "io.procpool.examples.plugin.letters.LetterCounts";
 
   private final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
   private final PrintStream out = new PrintStream(bytes, true, UTF_8);
@@ -79,5 +83,27 @@ class ExamplesTest {
     assertTrue(printed.contains("  worker pid "), printed);
     assertFalse(printed.contains("worker pid " + ProcessHandle.current().pid() + " "), printed);
     assertTrue(printed.contains("speed-up: "), printed);
+  }
+
+  @Test
+  void pluginHost_pluginInItsOwnUrlClassLoader_mapsOverWorkersWithNoSettings() throws Exception {
+    // The plug-in is compiled into target/plugin-classes, which is not on this JVM's class path.
+    Path plugin = Path.of("target", "plugin-classes");
+    assertThrows(ClassNotFoundException.class, () -> Class.forName(PLUGIN, false, getClass().getClassLoader()));
+
+    List<String> lines = PluginHost.run(plugin, PLUGIN, out);
+
+    assertEquals(
+        List.of(
+            "process: 7 letters (in a worker)",
+            "pool: 4 letters (in a worker)",
+            "Worker: 6 letters (in a worker)",
+            "class-loader: 11 letters (in a worker)",
+            "plug-in: 6 letters (in a worker)",
+            "total: 34 letters"),
+        lines);
+    assertTrue(
+        bytes.toString(UTF_8).startsWith("plug-in " + PLUGIN + " loaded by class loader 'plugin'"),
+        bytes.toString(UTF_8));
   }
 }

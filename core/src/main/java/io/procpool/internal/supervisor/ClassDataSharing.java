@@ -74,6 +74,15 @@ public final class ClassDataSharing {
     if (!Boolean.parseBoolean(System.getProperty("procpool.cds", "true"))) {
       return command;
     }
+    if (command.bootLauncher() != null) {
+      // A Spring Boot fat jar: procpool's jars are nested in it and loaded by Boot's own class loader,
+      // whose classes a static archive of the class path cannot hold (and the jars have no path of
+      // their own to put in front of it). Rejected: extracting them to the cache and running them from
+      // the application class path, which would load procpool's and its libraries' classes outside
+      // Boot's loader, where the application's own copies would no longer be the ones it uses. Workers
+      // of a fat jar start without an archive, about twice as slowly.
+      return command;
+    }
     try {
       List<Path> jars = runtimeJars();
       if (jars.isEmpty()) {
@@ -99,7 +108,8 @@ public final class ClassDataSharing {
           List.copyOf(options),
           prefix + File.pathSeparator + command.classpath(),
           command.environment(),
-          command.workingDirectory());
+          command.workingDirectory(),
+          command.bootLauncher());
     } catch (IOException | RuntimeException e) {
       LOG.log(System.Logger.Level.DEBUG, "{0}: no class-data-sharing archive for workers: {1}", pool, e.toString());
       return command;

@@ -11,13 +11,34 @@ import java.util.Map;
 /**
  * The command line of a worker JVM: the java executable, JVM options, the classpath (always through an
  * {@code @argfile}, since one argument of 128 KiB or more fails with E2BIG), and the main class.
+ *
+ * @param bootLauncher null: the main class runs directly; else the Spring Boot {@code PropertiesLauncher}
+ *     of the fat jar that is the classpath, which runs the main class (given as {@code loader.main}) in
+ *     its own class loader over {@code BOOT-INF/classes} and the nested jars ({@link WorkerClasspath})
  */
 public record JvmCommand(
     Path java,
     List<String> jvmOptions,
     String classpath,
     Map<String, String> environment,
-    Path workingDirectory) {
+    Path workingDirectory,
+    String bootLauncher) {
+
+  /** A command whose main class runs directly. */
+  public JvmCommand(
+      Path java, List<String> jvmOptions, String classpath, Map<String, String> environment, Path workingDirectory) {
+    this(java, jvmOptions, classpath, environment, workingDirectory, null);
+  }
+
+  /** A command with the class path and launcher of {@code where}. */
+  public JvmCommand(
+      Path java,
+      List<String> jvmOptions,
+      WorkerClasspath where,
+      Map<String, String> environment,
+      Path workingDirectory) {
+    this(java, jvmOptions, where.classpath(), environment, workingDirectory, where.bootLauncher());
+  }
 
   /** The java executable of this JVM. */
   public static Path currentJava() {
@@ -58,7 +79,13 @@ public record JvmCommand(
     }
     cmd.addAll(jvmOptions);
     cmd.add("@" + argfile);
-    cmd.add(mainClass);
+    if (bootLauncher != null) {
+      // After the user's options, so that a -Dloader.main of theirs cannot replace the worker's main.
+      cmd.add("-Dloader.main=" + mainClass);
+      cmd.add(bootLauncher);
+    } else {
+      cmd.add(mainClass);
+    }
     return cmd;
   }
 }

@@ -43,7 +43,7 @@ public final class ProcessMain {
               new ValueCodec(SerialFilters.filter(filter))
                   .deserialize(
                       com.google.protobuf.ByteString.copyFrom(payload),
-                      ClassLoader.getSystemClassLoader());
+                      WorkerMain.taskLoader());
       @SuppressWarnings("unchecked")
       WorkerProcess.Target<Object> target = (WorkerProcess.Target<Object>) call[0];
       target.run(call[1]);

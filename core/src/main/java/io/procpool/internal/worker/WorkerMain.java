@@ -69,7 +69,7 @@ public final class WorkerMain {
                 SerialFilters.filter(bootstrap.getSerialFilter().getPattern()),
                 bootstrap.getBlobDir().isEmpty() ? null : Path.of(bootstrap.getBlobDir())),
             () -> ProcessHandle.current().pid(),
-            ClassLoader.getSystemClassLoader(),
+            taskLoader(),
             new WorkerRuntime.Exit() {
               @Override
               public void leaving() {
@@ -99,6 +99,17 @@ public final class WorkerMain {
     long period = Math.max(50, bootstrap.getHeartbeatMillis());
     var unused = heartbeats.scheduleAtFixedRate(
         () -> runtime.heartbeat(figures()), period, period, TimeUnit.MILLISECONDS);
+  }
+
+  /**
+   * The loader task classes are resolved through: this thread's context loader as {@code main} starts.
+   * It is the system loader when the worker runs from a class path, and Spring Boot's {@code
+   * LaunchedClassLoader} (over {@code BOOT-INF/classes} and the nested jars) when Boot's {@code
+   * PropertiesLauncher} started this main.
+   */
+  static ClassLoader taskLoader() {
+    ClassLoader context = Thread.currentThread().getContextClassLoader();
+    return context != null ? context : ClassLoader.getSystemClassLoader();
   }
 
   /**
