@@ -11,10 +11,9 @@ import io.grpc.Status;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollDomainSocketChannel;
 import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
-import io.grpc.netty.shaded.io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.grpc.netty.shaded.io.netty.channel.epoll.EpollIoHandler;
 import io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress;
 import io.grpc.stub.StreamObserver;
+import io.procpool.internal.transport.PoolServer;
 import io.procpool.proto.v1.Hello;
 import io.procpool.proto.v1.ParentMessage;
 import io.procpool.proto.v1.ResultBatch;
@@ -49,7 +48,7 @@ class SecurityTest {
   static void start() {
     pool = Pool.builder().workers(1).build();
     if (!(pool.serverAddress() instanceof InetSocketAddress)) {
-      STRANGER_GROUP = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
+      STRANGER_GROUP = PoolServer.epollGroup(1, "stranger");
     }
   }
 

@@ -9,8 +9,7 @@ import io.grpc.netty.shaded.io.netty.channel.ChannelOption;
 import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.epoll.Epoll;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollDomainSocketChannel;
-import io.grpc.netty.shaded.io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.grpc.netty.shaded.io.netty.channel.epoll.EpollIoHandler;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollEventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollServerDomainSocketChannel;
 import io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress;
 import io.grpc.netty.shaded.io.netty.util.concurrent.DefaultThreadFactory;
@@ -64,10 +63,7 @@ public final class PoolServer implements AutoCloseable {
     // A group of our own: Netty's shared default group is for TCP channels, and a domain-socket server
     // needs an epoll group. Sized like a pool's share of I/O; closed with the server.
     EventLoopGroup group =
-        new MultiThreadIoEventLoopGroup(
-            Math.min(4, Runtime.getRuntime().availableProcessors()),
-            new DefaultThreadFactory("procpool-grpc-uds", true),
-            EpollIoHandler.newFactory());
+        epollGroup(Math.min(4, Runtime.getRuntime().availableProcessors()), "procpool-grpc-uds");
     try {
       Server s =
           start(
@@ -110,9 +106,7 @@ public final class PoolServer implements AutoCloseable {
    */
   private static final class UnixClientGroup {
     static volatile boolean made;
-    static final EventLoopGroup GROUP =
-        new MultiThreadIoEventLoopGroup(
-            1, new DefaultThreadFactory("procpool-grpc-uds-client", true), EpollIoHandler.newFactory());
+    static final EventLoopGroup GROUP = epollGroup(1, "procpool-grpc-uds-client");
 
     static EventLoopGroup get() {
       made = true;
@@ -134,6 +128,18 @@ public final class PoolServer implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+  }
+
+  /**
+   * An epoll event loop group of {@code threads} daemon threads named {@code name}-N. Netty 4.2 (inside
+   * grpc-netty-shaded 1.85) deprecates {@code EpollEventLoopGroup} for {@code MultiThreadIoEventLoopGroup}
+   * with {@code EpollIoHandler}, but those do not exist in Netty 4.1, which the grpc-netty-shaded of an
+   * application pinned to an older gRPC (1.68: Netty 4.1.110) brings; the deprecated class exists in both
+   * and in 4.2 is that same group.
+   */
+  @SuppressWarnings("deprecation")
+  public static EventLoopGroup epollGroup(int threads, String name) {
+    return new EpollEventLoopGroup(threads, new DefaultThreadFactory(name, true));
   }
 
   /** A loopback TCP server that admits only connections that open with {@code service}'s secret. */
