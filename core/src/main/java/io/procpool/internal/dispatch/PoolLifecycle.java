@@ -126,7 +126,13 @@ final class PoolLifecycle implements Supervisor.Lifecycle {
     openMaps = 0;
     List<TaskRecord> toCancel = dispatcher.drain();
     for (Worker w : supervisor.all()) {
-      toCancel.addAll(w.inFlight.values());
+      // Out of flight now, under the lock: the kills leave when it is released, and the worker's death
+      // may be settled before the caller has cancelled these; they must not fail as crashed meanwhile.
+      for (TaskRecord r : List.copyOf(w.inFlight.values())) {
+        w.release(r);
+        r.worker = null;
+        toCancel.add(r);
+      }
       supervisor.kill(w, "the pool was shut down now");
     }
     return toCancel;

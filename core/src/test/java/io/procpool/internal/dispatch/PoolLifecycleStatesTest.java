@@ -297,4 +297,23 @@ class PoolLifecycleStatesTest {
     pool.queue(2);
     assertEquals(4, pool.launcher.launched.size(), "the next task tries again");
   }
+
+  @Test
+  void shutdownNow_workerDeathSettledBeforeTheCallerCancels_taskIsNotFailedAsCrashed() {
+    Pool pool = new Pool(1);
+    pool.startReady();
+    TaskRecord r = pool.queue(1);
+    Worker w = pool.workers()[0];
+    synchronized (pool.fx.ctx.lock) {
+      assertTrue(w.inFlight.containsKey(r.id), "dispatched to the ready worker");
+    }
+    pool.fx.ctx.update(() -> w.streamClosed = true); // Its death is settled as soon as it exits.
+    List<TaskRecord> toCancel = new java.util.ArrayList<>();
+    // The fake kill exits the worker at once: its death is settled before shutdownNow's caller cancels.
+    pool.fx.ctx.update(() -> toCancel.addAll(pool.lifecycle.shutdownNow()));
+    assertEquals(Worker.State.DEAD, w.state);
+    assertEquals(List.of(r), toCancel);
+    assertFalse(r.future.isDone(), "the settled death did not fail the task as crashed");
+    assertTrue(r.future.cancelQuietly());
+  }
 }
