@@ -69,7 +69,7 @@ public final class WorkerMain {
                 SerialFilters.filter(bootstrap.getSerialFilter().getPattern()),
                 bootstrap.getBlobDir().isEmpty() ? null : Path.of(bootstrap.getBlobDir())),
             () -> ProcessHandle.current().pid(),
-            ClassLoader.getSystemClassLoader(),
+            new RemoteClassLoader(Thread.currentThread().getContextClassLoader()),
             System::exit);
     // A task that calls System.exit: send what is already computed before the JVM goes.
     Runtime.getRuntime().addShutdownHook(new Thread(() -> runtime.drainAndClose(1_000), bootstrap.getPoolName() + "-w" + bootstrap.getWorkerIndex() + "-exit"));
