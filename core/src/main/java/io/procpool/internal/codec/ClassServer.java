@@ -66,7 +66,8 @@ public final class ClassServer {
     this(pool, log, executor, Integer.getInteger("procpool.classes.prefetch", DEFAULT_PREFETCH));
   }
 
-  ClassServer(String pool, System.Logger log, Executor executor, int prefetch) {
+  /** A server that sends up to {@code prefetch} classes ahead of each request (0: only those asked for). */
+  public ClassServer(String pool, System.Logger log, Executor executor, int prefetch) {
     this.pool = pool;
     this.log = log;
     this.executor = executor;
