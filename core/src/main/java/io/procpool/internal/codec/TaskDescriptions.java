@@ -31,7 +31,9 @@ public final class TaskDescriptions {
           String method = l.getImplMethodName();
           if (method.startsWith("lambda$")) {
             String[] parts = method.split("\\$", -1);
-            return "lambda in " + owner + (parts.length > 1 ? "." + parts[1] : "");
+            // A jshell snippet's lambdas are all in its do_it$ method: "lambda in jshell" says it all.
+            boolean jshell = owner.equals("jshell");
+            return "lambda in " + owner + (parts.length > 1 && !jshell ? "." + parts[1] : "");
           }
           return owner + "::" + (method.equals("<init>") ? "new" : method);
         }
