@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.StringJoiner;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.function.Consumer;
@@ -29,7 +30,8 @@ import java.util.function.Consumer;
  * <p>Batching: a worker asks for one class at a time, when its own loaders cannot find it. Each answer
  * also carries, unasked, up to {@link #prefetch} classes that the requested class names in its constant
  * pool (transitively) and that come from the same place (the same jar, directory or jshell session),
- * skipping those already sent to that worker. A first task that needs a hundred classes of a plug-in
+ * skipping those already sent to that worker; where an answer reaches that limit, the next one goes on
+ * from where it stopped. A first task that needs a hundred classes of a plug-in
  * then costs a few round trips instead of a hundred. Rejected: the worker asking for several names at
  * once, which it can only guess after defining a class, so at one round trip per level of references;
  * and sending every class of the loader, which could be a whole application. A class sent ahead that the
@@ -121,6 +123,12 @@ public final class ClassServer {
   public final class Session {
     private final String worker;
     private final Set<String> sent = ConcurrentHashMap.newKeySet();
+    /**
+     * Classes sent whose references were not all looked at when an answer reached its limit: the next
+     * answer goes on with them, so that a class naming a thousand others costs a few round trips, not
+     * one per class beyond the first answer's limit.
+     */
+    private final ConcurrentLinkedDeque<Found> unexpanded = new ConcurrentLinkedDeque<>();
 
     private Session(String worker) {
       this.worker = worker;
@@ -179,7 +187,10 @@ public final class ClassServer {
           frontier.add(f);
         }
       }
-      // Step 2: classes sent ahead, breadth first from those found.
+      // Step 2: classes sent ahead, breadth first from those found, then from earlier answers' leftovers.
+      for (Found f; (f = unexpanded.poll()) != null; ) {
+        frontier.add(f);
+      }
       int ahead = 0;
       while (!frontier.isEmpty() && ahead < prefetch && bytes < MAX_REPLY_BYTES) {
         Found from = frontier.poll();
@@ -191,6 +202,7 @@ public final class ClassServer {
         }
         for (String ref : refs) {
           if (ahead >= prefetch || bytes >= MAX_REPLY_BYTES) {
+            unexpanded.add(from); // Its references sent already are skipped next time.
             break;
           }
           if (!seen.add(ref) || sent.contains(ref) || ClassFiles.isReserved(ref) || !ClassFiles.isBinaryName(ref)) {
@@ -204,6 +216,9 @@ public final class ClassServer {
             frontier.add(f);
           }
         }
+      }
+      if (prefetch > 0) {
+        unexpanded.addAll(frontier);
       }
       if (reply.getMissingCount() > 0) {
         reply.setSearched(describe(live));

@@ -92,6 +92,17 @@ class ClassServerTest {
   }
 
   @Test
+  void answer_limitReached_nextAnswerGoesOnWhereItStopped() {
+    ClassServer.Session session = server(2, plugin).session("worker 0");
+
+    ClassReply first = session.answer(request("plug.A"));
+    ClassReply next = session.answer(request("plug.B"));
+
+    assertEquals(List.of("plug.A", "plug.B", "plug.C"), names(first));
+    assertEquals(List.of("plug.B", "plug.D"), names(next));
+  }
+
+  @Test
   void answer_prefetchZero_sendsOnlyWhatWasAskedFor() {
     ClassReply reply = server(0, plugin).session("worker 0").answer(request("plug.A", "plug.D"));
 
