@@ -232,7 +232,19 @@ public final class ClassServer {
   }
 
   /** A class file and where it came from. */
-  private record Found(String name, byte[] bytes, ClassLoader loader, String location) {
+  private static final class Found {
+    final String name;
+    final byte[] bytes;
+    final ClassLoader loader;
+    final String location;
+
+    Found(String name, byte[] bytes, ClassLoader loader, String location) {
+      this.name = name;
+      this.bytes = bytes;
+      this.loader = loader;
+      this.location = location;
+    }
+
     ClassFile message() {
       return ClassFile.newBuilder()
           .setName(name)

@@ -55,7 +55,15 @@ public final class RemoteClassLoader extends ClassLoader {
   private static final String PROTOCOL = "procpool-class";
 
   /** A class file received from the parent. */
-  private record Received(byte[] bytes, String location) {}
+  private static final class Received {
+    final byte[] bytes;
+    final String location;
+
+    Received(byte[] bytes, String location) {
+      this.bytes = bytes;
+      this.location = location;
+    }
+  }
 
   private final long timeoutNanos;
   private final ConcurrentHashMap<String, Received> received = new ConcurrentHashMap<>();

@@ -76,7 +76,7 @@ class ClassFilesTest {
 
   @Test
   void classFileReader_notAClassFile_throws() {
-    assertThrows(IllegalArgumentException.class, () -> new ClassFileReader("not a class".getBytes()));
+    assertThrows(IllegalArgumentException.class, () -> new ClassFileReader("not a class".getBytes(java.nio.charset.StandardCharsets.US_ASCII)));
     assertFalse(ClassFileReader.isClassFile(new byte[] {(byte) 0xCA, (byte) 0xFE}));
   }
 
