@@ -54,7 +54,43 @@ final class ObjectReader extends ObjectInputStream {
     try {
       return Class.forName(desc.getName(), false, loader);
     } catch (ClassNotFoundException e) {
-      return super.resolveClass(desc);
+      try {
+        return super.resolveClass(desc);
+      } catch (ClassNotFoundException again) {
+        // The given loader's exception says more (a worker's remote loader says where it looked).
+        throw e;
+      }
+    }
+  }
+
+  /**
+   * Makes a proxy class from interfaces resolved through the given loader; the default resolves them
+   * through the caller's loader, which in a worker cannot see interfaces sent by the parent.
+   */
+  @Override
+  @SuppressWarnings("deprecation") // Proxy.getProxyClass is what ObjectInputStream itself uses.
+  protected Class<?> resolveProxyClass(String[] interfaces) throws IOException, ClassNotFoundException {
+    Class<?>[] types = new Class<?>[interfaces.length];
+    ClassLoader definer = loader;
+    for (int i = 0; i < interfaces.length; i++) {
+      try {
+        types[i] = Class.forName(interfaces[i], false, loader);
+      } catch (ClassNotFoundException e) {
+        try {
+          return super.resolveProxyClass(interfaces);
+        } catch (ClassNotFoundException again) {
+          throw e;
+        }
+      }
+      if (!java.lang.reflect.Modifier.isPublic(types[i].getModifiers())) {
+        // A proxy of a non-public interface must be defined in that interface's loader.
+        definer = types[i].getClassLoader();
+      }
+    }
+    try {
+      return java.lang.reflect.Proxy.getProxyClass(definer, types);
+    } catch (IllegalArgumentException e) {
+      throw new ClassNotFoundException("no proxy class for " + java.util.Arrays.toString(interfaces), e);
     }
   }
 

@@ -10,6 +10,9 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 public final class TaskDescriptions {
   private static final ConcurrentHashMap<Class<?>, String> CACHE = new ConcurrentHashMap<>();
+  /** A class of a jshell snippet: a wrapper {@code REPL/$JShell$12}, or a class declared in it. */
+  private static final java.util.regex.Pattern JSHELL_WRAPPER =
+      java.util.regex.Pattern.compile("REPL/\\$JShell\\$\\d+(?:\\$(.+))?");
 
   private TaskDescriptions() {}
 
@@ -28,7 +31,9 @@ public final class TaskDescriptions {
           String method = l.getImplMethodName();
           if (method.startsWith("lambda$")) {
             String[] parts = method.split("\\$", -1);
-            return "lambda in " + owner + (parts.length > 1 ? "." + parts[1] : "");
+            // A jshell snippet's lambdas are all in its do_it$ method: "lambda in jshell" says it all.
+            boolean jshell = owner.equals("jshell");
+            return "lambda in " + owner + (parts.length > 1 && !jshell ? "." + parts[1] : "");
           }
           return owner + "::" + (method.equals("<init>") ? "new" : method);
         }
@@ -39,7 +44,12 @@ public final class TaskDescriptions {
     return c.getName();
   }
 
+  /** A class's simple name, nesting shown with dots; jshell's wrapper classes left out ("jshell"). */
   private static String simpleName(String internalName) {
+    java.util.regex.Matcher jshell = JSHELL_WRAPPER.matcher(internalName);
+    if (jshell.matches()) {
+      return jshell.group(1) == null ? "jshell" : jshell.group(1).replace('$', '.');
+    }
     String name = internalName.replace('/', '.');
     int dot = name.lastIndexOf('.');
     return name.substring(dot + 1).replace('$', '.');

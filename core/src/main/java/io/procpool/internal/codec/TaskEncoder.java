@@ -26,17 +26,37 @@ public final class TaskEncoder {
   public record Function(Value bytes, long cacheId, String description, ClassLoader loader) {}
 
   private final ValueCodec codec;
+  private final ClassServer classes;
+  private final System.Logger log;
   private final Map<Class<?>, Function> stateless = new ConcurrentHashMap<>();
   private final AtomicLong ids = new AtomicLong();
+  /**
+   * Sees every class written into a function or input: refuses one no worker can have ({@link
+   * ClassCheck}), and offers the class files of its loader to this pool's workers ({@link ClassServer}).
+   */
+  private final ValueCodec.ClassWatcher watcher;
 
-  public TaskEncoder(ValueCodec codec) {
+  /**
+   * An encoder whose functions and inputs may only use classes that workers can have; their class
+   * loaders are registered with {@code classes}, which serves their class files to workers. Warnings
+   * (a jshell lambda that reads a top-level variable) go to {@code log}.
+   */
+  public TaskEncoder(ValueCodec codec, ClassServer classes, System.Logger log) {
     this.codec = codec;
+    this.classes = classes;
+    this.log = log;
+    this.watcher =
+        c -> {
+          ClassCheck.require(c);
+          classes.register(c.getClassLoader());
+        };
   }
 
   /**
    * Encodes {@code function}; {@code what} names its role in messages ("task", "initializer").
    *
-   * @throws TaskCodecException if it cannot be serialized; the message names the captured class
+   * @throws TaskCodecException if it cannot be serialized, or uses a class no worker can have; the
+   *     message names the class
    */
   public Function function(Task<?, ?> function, String what) {
     Class<?> c = function.getClass();
@@ -45,12 +65,19 @@ public final class TaskEncoder {
       return cached;
     }
     String description = TaskDescriptions.describe(function);
+    // The function's own loader first: a lambda's capturing class is in the stream, but a class that
+    // implements Task directly need not name its loader's other classes there.
+    classes.register(c.getClassLoader());
+    JShellTrap.check(function, description, log);
     Value bytes;
     try {
-      bytes = Value.newBuilder().setJava(ValueCodec.serialize(function)).build();
+      bytes = Value.newBuilder().setJava(ValueCodec.serialize(function, watcher)).build();
     } catch (ValueCodec.CodecException e) {
       throw new TaskCodecException(
-          "Cannot send " + what + " " + description + ": captured " + e.getMessage(), e);
+          "Cannot send " + what + " " + description + ": "
+              + (e.getCause() instanceof ClassCheck.UnavailableClassException ? "" : "captured ")
+              + e.getMessage(),
+          e);
     } catch (RuntimeException | StackOverflowError e) {
       throw new TaskCodecException("Cannot send " + what + " " + description + ": " + e, e);
     }
@@ -68,7 +95,7 @@ public final class TaskEncoder {
    */
   public Value input(Function function, Object input) {
     try {
-      return codec.encode(input);
+      return codec.encode(input, watcher);
     } catch (ValueCodec.CodecException e) {
       throw new TaskCodecException(
           "Cannot send input of task " + function.description() + ": " + e.getMessage(), e);

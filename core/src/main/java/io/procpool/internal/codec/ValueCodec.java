@@ -46,6 +46,16 @@ public final class ValueCodec {
     }
   }
 
+  /**
+   * Sees the class of every class descriptor written into a Java-serialized value (the classes of its
+   * objects, of {@code Class} objects in it such as a lambda's capturing class, and a proxy's interfaces),
+   * and may refuse one by throwing.
+   */
+  @FunctionalInterface
+  public interface ClassWatcher {
+    void wrote(Class<?> c) throws IOException;
+  }
+
   private static final Value NULL = Value.newBuilder().setNull(true).build();
   private static final ConcurrentHashMap<String, Parser<?>> PARSERS = new ConcurrentHashMap<>();
   /** Exactly the names {@link #writeBlob} makes: "blob-" and a UUID in {@link UUID#toString} form. */
@@ -112,6 +122,14 @@ public final class ValueCodec {
 
   /** Encodes {@code value}; throws naming the class that could not be encoded. */
   public Value encode(Object value) throws CodecException {
+    return encode(value, null);
+  }
+
+  /**
+   * Encodes {@code value}, showing {@code watcher} (if not null) each class a Java-serialized value
+   * writes; throws naming the class that could not be encoded or that {@code watcher} refused.
+   */
+  public Value encode(Object value, ClassWatcher watcher) throws CodecException {
     if (value == null) {
       return NULL;
     }
@@ -144,7 +162,7 @@ public final class ValueCodec {
               ProtoValue.newBuilder().setJavaClass(m.getClass().getName()).setData(m.toByteString()))
           .build();
     } else if (value instanceof Serializable) {
-      return b.setJava(serialize(value)).build();
+      return b.setJava(serialize(value, watcher)).build();
     }
     throw new CodecException(
         "value of type " + value.getClass().getName() + " is not serializable",
@@ -318,9 +336,19 @@ public final class ValueCodec {
 
   /** Java-serializes {@code value}; the message names the class that is not serializable. */
   public static ByteString serialize(Object value) throws CodecException {
+    return serialize(value, null);
+  }
+
+  /**
+   * Java-serializes {@code value}, showing {@code watcher} (if not null) each class written; the message
+   * names the class that is not serializable or that {@code watcher} refused.
+   */
+  public static ByteString serialize(Object value, ClassWatcher watcher) throws CodecException {
     ByteString.Output out = ByteString.newOutput(256);
-    try (ObjectOutputStream oos = new ObjectOutputStream(out)) {
+    try (ObjectOutputStream oos = watcher == null ? new ObjectOutputStream(out) : new WatchedOutput(out, watcher)) {
       oos.writeObject(value);
+    } catch (ClassCheck.UnavailableClassException e) {
+      throw new CodecException(e.getMessage(), e);
     } catch (NotSerializableException e) {
       throw new CodecException("value of type " + e.getMessage() + " is not serializable", e);
     } catch (InvalidClassException e) {
@@ -330,6 +358,29 @@ public final class ValueCodec {
           "value of type " + value.getClass().getName() + " failed to serialize: " + e, e);
     }
     return out.toByteString();
+  }
+
+  /** An object stream that shows each class it writes to a {@link ClassWatcher}. */
+  private static final class WatchedOutput extends ObjectOutputStream {
+    private final ClassWatcher watcher;
+
+    WatchedOutput(java.io.OutputStream out, ClassWatcher watcher) throws IOException {
+      super(out);
+      this.watcher = watcher;
+    }
+
+    @Override
+    protected void annotateClass(Class<?> c) throws IOException {
+      watcher.wrote(c);
+    }
+
+    @Override
+    protected void annotateProxyClass(Class<?> c) throws IOException {
+      // The proxy class itself is made anew by the reading side, from its interfaces.
+      for (Class<?> i : c.getInterfaces()) {
+        watcher.wrote(i);
+      }
+    }
   }
 
   /**
@@ -347,7 +398,10 @@ public final class ValueCodec {
     try (in) {
       return in.readObject();
     } catch (ClassNotFoundException e) {
-      throw new CodecException("class " + e.getMessage() + " was not found on this side", e);
+      // A plain loader's message is the name alone; a worker's remote loader says where it looked.
+      String m = String.valueOf(e.getMessage());
+      throw new CodecException(
+          m.indexOf(' ') < 0 ? "class " + m + " was not found on this side" : m, e);
     } catch (IOException | RuntimeException e) {
       throw new CodecException(in.describeFailure(e, String.valueOf(filter)), e);
     }

@@ -8,6 +8,7 @@ import io.procpool.PoolStats;
 import io.procpool.Task;
 import io.procpool.WorkerInfo;
 import io.procpool.WorkerStartException;
+import io.procpool.internal.codec.ClassServer;
 import io.procpool.internal.codec.Payload;
 import io.procpool.internal.codec.SerialFilters;
 import io.procpool.internal.codec.TaskEncoder;
@@ -67,7 +68,8 @@ public final class PoolCore {
     this.name = config.name() + "-" + POOL_IDS.incrementAndGet();
     this.resources = PoolResources.create(config, name);
     ValueCodec codec = resources.codec;
-    this.encoder = new TaskEncoder(codec);
+    ClassServer classes = new ClassServer(name, log, resources.executor);
+    this.encoder = new TaskEncoder(codec, classes, log);
     this.ctx = new CoreContext(new Outbox(resources.executor));
     this.dispatcher = new Dispatcher(ctx, config.maxTasksPerWorker());
     Completions completions = new Completions(name, codec, log);
@@ -97,7 +99,7 @@ public final class PoolCore {
       WorkerStreams streams =
           new WorkerStreams(name, log, ctx, supervisor, intake::onResults, codec,
               init == null ? PoolCore.class.getClassLoader() : init.getClass().getClassLoader(),
-              System::nanoTime, welcome.build());
+              System::nanoTime, welcome.build(), classes);
       PoolServer server =
           resources.startServer(
               new WorkerService(resources.secret, streams, resources.timer, 30_000, log),

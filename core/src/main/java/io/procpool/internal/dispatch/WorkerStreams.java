@@ -3,10 +3,12 @@ package io.procpool.internal.dispatch;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.procpool.WorkerStartException;
+import io.procpool.internal.codec.ClassServer;
 import io.procpool.internal.codec.FailureCodec;
 import io.procpool.internal.codec.ValueCodec;
 import io.procpool.internal.transport.WorkerConnection;
 import io.procpool.internal.transport.WorkerService;
+import io.procpool.proto.v1.ClassRequest;
 import io.procpool.proto.v1.Failure;
 import io.procpool.proto.v1.Heartbeat;
 import io.procpool.proto.v1.Hello;
@@ -31,10 +33,11 @@ final class WorkerStreams implements WorkerService.Acceptor {
   private final ClassLoader initializerLoader;
   private final LongSupplier clock;
   private final Welcome welcome;
+  private final ClassServer classes;
 
   WorkerStreams(
       String name, System.Logger log, CoreContext ctx, Supervisor supervisor, BiConsumer<Worker, List<TaskResult>> results,
-      ValueCodec codec, ClassLoader initializerLoader, LongSupplier clock, Welcome welcome) {
+      ValueCodec codec, ClassLoader initializerLoader, LongSupplier clock, Welcome welcome, ClassServer classes) {
     this.name = name;
     this.log = log;
     this.ctx = ctx;
@@ -44,6 +47,7 @@ final class WorkerStreams implements WorkerService.Acceptor {
     this.initializerLoader = initializerLoader;
     this.clock = clock;
     this.welcome = welcome;
+    this.classes = classes;
   }
 
   @Override
@@ -69,7 +73,9 @@ final class WorkerStreams implements WorkerService.Acceptor {
             name, w.index, hello.getPid(), hello.getJavaVersion());
         w.moveTo(Worker.State.CONNECTED);
         w.lastHeardNanos = clock.getAsLong();
-        c = new WorkerConnection(out, new Events(w));
+        Events events = new Events(w, classes.session("worker " + w.index + " (pid " + hello.getPid() + ")"));
+        c = new WorkerConnection(out, events);
+        events.connection = c;
         w.connection = c;
         ctx.outbox.send(c, ParentMessage.newBuilder().setWelcome(welcome).build());
       }
@@ -86,9 +92,23 @@ final class WorkerStreams implements WorkerService.Acceptor {
   /** What one worker says. Called on a gRPC thread, one message at a time. */
   private final class Events implements WorkerConnection.Listener {
     private final Worker w;
+    private final ClassServer.Session classSession;
+    /** Set right after construction, before the stream delivers any message to this listener. */
+    volatile WorkerConnection connection;
 
-    Events(Worker w) {
+    Events(Worker w, ClassServer.Session classSession) {
       this.w = w;
+      this.classSession = classSession;
+    }
+
+    /**
+     * Answered on the pool's executor, outside the core lock: the lookup reads files and runs class
+     * loaders' code, and the worker's task thread waits for it, not the pool.
+     */
+    @Override
+    public void onClassRequest(ClassRequest request) {
+      WorkerConnection c = connection;
+      classSession.serve(request, reply -> c.reply(ParentMessage.newBuilder().setClassReply(reply).build()));
     }
 
     @Override

@@ -2,6 +2,7 @@ package io.procpool.internal.transport;
 
 import com.google.errorprone.annotations.concurrent.GuardedBy;
 import io.grpc.stub.ServerCallStreamObserver;
+import io.procpool.proto.v1.ClassRequest;
 import io.procpool.proto.v1.Failure;
 import io.procpool.proto.v1.Heartbeat;
 import io.procpool.proto.v1.ParentMessage;
@@ -33,6 +34,12 @@ public final class WorkerConnection implements WorkerService.StreamHandler {
     void onHeartbeat(Heartbeat heartbeat);
 
     void onInitializerFailed(Failure failure);
+
+    /**
+     * The worker asks for class files; answer with {@link #reply}, from any thread, without holding up
+     * this one (the lookup reads files and runs class loaders' code).
+     */
+    void onClassRequest(ClassRequest request);
 
     /** The stream ended; {@code error} is null when the worker closed it in order. */
     void onClosed(Throwable error);
@@ -74,6 +81,15 @@ public final class WorkerConnection implements WorkerService.StreamHandler {
     }
   }
 
+  /**
+   * Sends {@code message} now, after whatever is queued. For answers that are in no order with the
+   * pool's decisions (class files): a task batch decided before it still leaves before it.
+   */
+  public void reply(ParentMessage message) {
+    enqueue(message);
+    flush();
+  }
+
   /** Sends what is queued, then ends the parent's side of the stream. Idempotent. */
   public void close() {
     flush();
@@ -96,6 +112,7 @@ public final class WorkerConnection implements WorkerService.StreamHandler {
       case READY -> listener.onReady();
       case HEARTBEAT -> listener.onHeartbeat(message.getHeartbeat());
       case INIT_FAILED -> listener.onInitializerFailed(message.getInitFailed());
+      case CLASS_REQUEST -> listener.onClassRequest(message.getClassRequest());
       case HELLO, KIND_NOT_SET -> {
         // A second Hello, or a message kind from a newer protocol: nothing to do.
       }

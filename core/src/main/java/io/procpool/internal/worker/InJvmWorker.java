@@ -25,7 +25,10 @@ public final class InJvmWorker implements LaunchedWorker {
     this.channel = channel;
   }
 
-  /** Starts a worker runtime for {@code bootstrap} on {@code channel}. */
+  /**
+   * Starts a worker runtime for {@code bootstrap} on {@code channel}; classes are looked up in {@code
+   * loader}, then asked of the parent.
+   */
   public static InJvmWorker start(Bootstrap bootstrap, ManagedChannel channel, ClassLoader loader)
       throws IOException {
     InJvmWorker w = new InJvmWorker(channel);
@@ -37,7 +40,7 @@ public final class InJvmWorker implements LaunchedWorker {
                 SerialFilters.filter(bootstrap.getSerialFilter().getPattern()),
                 bootstrap.getBlobDir().isEmpty() ? null : Path.of(bootstrap.getBlobDir())),
             () -> ProcessHandle.current().pid(),
-            loader,
+            new RemoteClassLoader(loader),
             w::exit)
         .start();
     return w;

@@ -69,7 +69,7 @@ public final class WorkerMain {
                 SerialFilters.filter(bootstrap.getSerialFilter().getPattern()),
                 bootstrap.getBlobDir().isEmpty() ? null : Path.of(bootstrap.getBlobDir())),
             () -> ProcessHandle.current().pid(),
-            taskLoader(),
+            new RemoteClassLoader(taskLoader()),
             new WorkerRuntime.Exit() {
               @Override
               public void leaving() {

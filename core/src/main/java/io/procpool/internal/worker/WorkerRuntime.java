@@ -30,7 +30,10 @@ import java.util.function.LongSupplier;
  * one task thread runs tasks and the initializer; a heartbeat thread reports liveness. Sends to the parent
  * are serialised on {@link #sendLock} because a gRPC stream observer is not thread-safe.
  *
- * <p>Results are batched by a {@link ResultBatcher}.
+ * <p>Results are batched by a {@link ResultBatcher}. Classes that neither the worker's class path nor
+ * its loader has are asked of the parent over the same stream by the {@link RemoteClassLoader}, which
+ * tasks, inputs and the initializer are decoded with; its answers go to the loader straight from the gRPC
+ * thread, since the task thread may be the one waiting for them.
  */
 public final class WorkerRuntime {
   /** Exit codes of a worker JVM, beside 0 (orderly shutdown) and the codes of signals. */
@@ -60,7 +63,7 @@ public final class WorkerRuntime {
   private final ValueCodec codec;
   private final Exit exit;
   private final LongSupplier pid;
-  private final ClassLoader loader;
+  private final RemoteClassLoader loader;
   private final TaskCapture capture;
 
   private final LinkedBlockingDeque<Object> inbox = new LinkedBlockingDeque<>();
@@ -83,7 +86,7 @@ public final class WorkerRuntime {
       StatusFile status,
       ValueCodec codec,
       LongSupplier pid,
-      ClassLoader loader,
+      RemoteClassLoader loader,
       Exit exit) {
     this.bootstrap = bootstrap;
     this.channel = channel;
@@ -102,8 +105,12 @@ public final class WorkerRuntime {
     Thread t = new Thread(this::taskLoop, bootstrap.getPoolName() + "-w" + bootstrap.getWorkerIndex() + "-task");
     // Not a daemon: this thread keeps the worker JVM alive; it leaves only through Exit.
     t.setDaemon(false);
+    // Tasks that look classes up through the context loader (ServiceLoader, many libraries) see what
+    // they would see in the parent: the worker's classes, then the parent's.
+    t.setContextClassLoader(loader);
     taskThread = t;
     results.start();
+    loader.connect(request -> send(WorkerMessage.newBuilder().setClassRequest(request).build()));
     WorkerChannelGrpc.newStub(channel).connect(new Inbound());
     send(
         WorkerMessage.newBuilder()
@@ -155,6 +162,7 @@ public final class WorkerRuntime {
 
   private void leave(int code) {
     if (exiting.compareAndSet(false, true)) {
+      loader.disconnect("this worker is exiting (code " + code + ")");
       results.stop();
       exit.exit(code);
     }
@@ -187,6 +195,8 @@ public final class WorkerRuntime {
         case TASKS -> inbox.addAll(message.getTasks().getTasksList());
         case CANCEL -> runner.cancel(message.getCancel().getTaskId(), taskThread);
         case SHUTDOWN -> inbox.add(SHUTDOWN);
+        // Straight to the loader: the task thread may be the one waiting for it.
+        case CLASS_REPLY -> loader.onReply(message.getClassReply());
         case KIND_NOT_SET -> {
           // A message kind from a newer protocol: nothing to do.
         }
@@ -195,6 +205,7 @@ public final class WorkerRuntime {
 
     @Override
     public void onError(Throwable t) {
+      loader.disconnect("the stream to the parent failed (" + io.grpc.Status.fromThrowable(t) + ")");
       parentClosed.countDown();
       if (closing) {
         return;
@@ -217,6 +228,7 @@ public final class WorkerRuntime {
 
     @Override
     public void onCompleted() {
+      loader.disconnect("the parent closed the stream");
       parentClosed.countDown();
       if (!exiting.get() && !closing) {
         leave(EXIT_PARENT_GONE);
@@ -266,6 +278,11 @@ public final class WorkerRuntime {
       Thread.onSpinWait();
     } while (System.nanoTime() < end);
     return inbox.take();
+  }
+
+  /** The class loader tasks, inputs and the initializer are decoded with. */
+  public RemoteClassLoader loader() {
+    return loader;
   }
 
   private boolean initialize(io.procpool.proto.v1.Welcome welcome) {

@@ -45,7 +45,8 @@ class WorkerStreamsTest {
     Welcome welcome = Welcome.newBuilder().build();
     WorkerStreams streams =
         new WorkerStreams("test-1", CoreFixtures.LOG, fx.ctx, supervisor, (w, r) -> {}, fx.codec, null,
-            System::nanoTime, welcome);
+            System::nanoTime, welcome,
+            new io.procpool.internal.codec.ClassServer("test-1", CoreFixtures.LOG, Runnable::run));
     fx.ctx.update(() -> supervisor.reserve(0));
     long pid = launcher.launched.get(0).pid;
 
