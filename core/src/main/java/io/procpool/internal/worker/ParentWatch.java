@@ -106,7 +106,20 @@ public final class ParentWatch {
    * kills the worker's descendants along with it then.)
    */
   public static void killDescendantsOnExit() {
-    Runtime.getRuntime()
-        .addShutdownHook(new Thread(ProcessTree::killDescendants, "procpool-kill-descendants"));
+    try {
+      Runtime.getRuntime()
+          .addShutdownHook(new Thread(ProcessTree::killDescendants, "procpool-kill-descendants"));
+    } catch (IllegalStateException shutdownInProgress) {
+      // A SIGTERM arrived while this JVM was starting, and its exit (code 143) is under way. Throwing
+      // out of main now would race it with the launcher's exit code 1 for an uncaught exception; wait for
+      // the signal's exit instead. Nothing has started yet that the hook would have had to kill.
+      while (true) {
+        try {
+          Thread.sleep(Long.MAX_VALUE);
+        } catch (InterruptedException e) {
+          // Keep waiting: the JVM is exiting.
+        }
+      }
+    }
   }
 }
