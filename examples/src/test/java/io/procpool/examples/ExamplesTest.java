@@ -28,7 +28,9 @@ class ExamplesTest {
   private final PrintStream out = new PrintStream(bytes, true, UTF_8);
 
   @AfterEach
-  void everyChildProcess_afterExample_hasExited() {
+  void everyChildProcess_afterExample_hasExited() throws InterruptedException {
+    // Training JVMs of a class-data-sharing archive built in the background end by themselves.
+    io.procpool.internal.supervisor.ClassDataSharing.awaitBackgroundBuilds(java.time.Duration.ofMinutes(4));
     // The examples wait for their workers' exit (Pool.close, WorkerProcess.join), so a live child
     // here is a leak. It is killed so that it cannot spill into the next test.
     List<ProcessHandle> alive =

@@ -103,18 +103,34 @@ final class ArchiveCache {
   }
 
   /**
+   * The verified archive for {@code key} if there is one now; never builds. Empty also when the directory
+   * is refused (logged once per directory and JVM).
+   */
+  Optional<Path> ready(String key, String pool) throws IOException {
+    if (refused(pool)) {
+      return Optional.empty();
+    }
+    Path archive = dir.resolve(key + ".jsa");
+    return verified(archive) ? Optional.of(archive) : Optional.empty();
+  }
+
+  private boolean refused(String pool) throws IOException {
+    String refusal = refusal();
+    if (refusal != null && REFUSAL_LOGGED.add(dir.toAbsolutePath())) {
+      LOG.log(
+          System.Logger.Level.WARNING,
+          "{0}: not using the class-data-sharing cache {1}: {2}; workers start without an archive",
+          pool, dir, refusal);
+    }
+    return refusal != null;
+  }
+
+  /**
    * The verified archive for {@code key}, built with {@code trainer} if there is none; empty when there is
    * none to be had (refused directory, recent failure, another JVM still building).
    */
   Optional<Path> archive(String key, Trainer trainer, String pool) throws IOException {
-    String refusal = refusal();
-    if (refusal != null) {
-      if (REFUSAL_LOGGED.add(dir.toAbsolutePath())) {
-        LOG.log(
-            System.Logger.Level.WARNING,
-            "{0}: not using the class-data-sharing cache {1}: {2}; workers start without an archive",
-            pool, dir, refusal);
-      }
+    if (refused(pool)) {
       return Optional.empty();
     }
     Path archive = dir.resolve(key + ".jsa");

@@ -15,7 +15,11 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * Makes worker JVMs start about twice as fast with an application class-data-sharing (AppCDS) archive of
@@ -33,6 +37,10 @@ import java.util.concurrent.TimeUnit;
  * procpool.cds.dir}) by {@link ArchiveCache}, which refuses a directory others could write to, verifies
  * each archive before use, builds each once across JVMs, and forgets failures after a while. Anything
  * that goes wrong falls back to starting without the archive. {@code -Dprocpool.cds=false} turns it off.
+ *
+ * <p>No pool waits for an archive: a pool that finds none starts its workers without one, and the archive
+ * is built in the background (a daemon thread, training JVMs at a lower CPU priority where {@code nice}
+ * exists, killed if this JVM exits first), for the pools that come after it.
  */
 public final class ClassDataSharing {
   private static final System.Logger LOG = System.getLogger("io.procpool.Pool");
@@ -65,6 +73,26 @@ public final class ClassDataSharing {
   /** How long a JVM waits for another one that is building the same archive before going without. */
   static final Duration LOCK_WAIT = Duration.ofSeconds(30);
 
+  /** Archives being built in the background by this JVM, by key. */
+  private static final ConcurrentHashMap<String, CompletableFuture<Void>> BUILDS = new ConcurrentHashMap<>();
+  private static final Path NICE = Path.of("/usr/bin/nice");
+
+  /**
+   * Waits up to {@code timeout} for this JVM's background archive builds to end (for tests, which count
+   * the training JVMs among their child processes); true if none is left.
+   */
+  public static boolean awaitBackgroundBuilds(Duration timeout) throws InterruptedException {
+    try {
+      CompletableFuture.allOf(BUILDS.values().toArray(CompletableFuture[]::new))
+          .get(timeout.toNanos(), TimeUnit.NANOSECONDS);
+      return true;
+    } catch (ExecutionException e) {
+      throw new AssertionError("a background build future never fails", e);
+    } catch (TimeoutException e) {
+      return false;
+    }
+  }
+
   /**
    * Returns {@code command} changed to use an archive (building it first if needed), or {@code command}
    * itself when no archive can be had. {@code scratch} is the pool's private directory: training files go
@@ -90,9 +118,10 @@ public final class ClassDataSharing {
       }
       String prefix = join(jars);
       ArchiveCache cache = new ArchiveCache(cacheDir(), Files.getOwner(scratch), Clock.systemUTC(), LOCK_WAIT);
-      Optional<Path> archive =
-          cache.archive(key(command.java(), jars), tmp -> train(command, prefix, tmp, scratch), pool);
+      String key = key(command.java(), jars);
+      Optional<Path> archive = cache.ready(key, pool);
       if (archive.isEmpty()) {
+        buildInBackground(cache, key, command, prefix, pool);
         return command;
       }
       List<String> options = new ArrayList<>();
@@ -114,6 +143,36 @@ public final class ClassDataSharing {
       LOG.log(System.Logger.Level.DEBUG, "{0}: no class-data-sharing archive for workers: {1}", pool, e.toString());
       return command;
     }
+  }
+
+  /** Starts building the archive of {@code key} on a daemon thread, unless this JVM is building it now. */
+  private static void buildInBackground(
+      ArchiveCache cache, String key, JvmCommand command, String prefix, String pool) {
+    CompletableFuture<Void> mine = new CompletableFuture<>();
+    if (BUILDS.putIfAbsent(key, mine) != null) {
+      return;
+    }
+    Thread t =
+        new Thread(
+            () -> {
+              try {
+                // A directory of its own: the pool's may be deleted (the pool closed) before this ends.
+                PoolDirectory scratch = PoolDirectory.create("procpool-cds-");
+                try {
+                  cache.archive(key, tmp -> train(command, prefix, tmp, scratch.path()), pool);
+                } finally {
+                  scratch.delete();
+                }
+              } catch (IOException | RuntimeException e) {
+                LOG.log(System.Logger.Level.DEBUG, "{0}: no class-data-sharing archive built: {1}", pool, e.toString());
+              } finally {
+                BUILDS.remove(key, mine);
+                mine.complete(null);
+              }
+            },
+            "procpool-cds-build");
+    t.setDaemon(true);
+    t.start();
   }
 
   static List<Path> runtimeJars() {
@@ -205,19 +264,28 @@ public final class ClassDataSharing {
     return code == TIMED_OUT ? "timed out after " + RUN_LIMIT.toSeconds() + " s" : "exited with code " + code;
   }
 
-  private static int run(List<String> cmd, Path scratch) throws IOException, InterruptedException {
+  private static int run(List<String> javaCommand, Path scratch) throws IOException, InterruptedException {
+    List<String> cmd = new ArrayList<>();
+    if (Files.isExecutable(NICE)) {
+      // Built in the background while workers start and tasks run: let them have the CPU first.
+      cmd.addAll(List.of(NICE.toString(), "-n", "10"));
+    }
+    cmd.addAll(javaCommand);
     Process p =
         new ProcessBuilder(cmd)
             .redirectErrorStream(true)
             .redirectOutput(scratch.resolve("cds-training.log").toFile())
             .redirectInput(ProcessBuilder.Redirect.PIPE)
             .start();
+    Runnable killAtExit = () -> ProcessTree.killTree(p.toHandle());
+    ExitHook.registerPool(killAtExit);
     try {
       if (!p.waitFor(RUN_LIMIT.toMillis(), TimeUnit.MILLISECONDS)) {
         return TIMED_OUT;
       }
       return p.exitValue();
     } finally {
+      ExitHook.unregisterPool(killAtExit);
       p.destroyForcibly();
       p.waitFor();
     }
