@@ -102,6 +102,10 @@ final class ArchiveCache {
     this.lockWait = lockWait;
   }
 
+  Path dir() {
+    return dir;
+  }
+
   /**
    * The verified archive for {@code key} if there is one now; never builds. Empty also when the directory
    * is refused (logged once per directory and JVM).

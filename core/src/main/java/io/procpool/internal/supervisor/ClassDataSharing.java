@@ -39,8 +39,8 @@ import java.util.concurrent.TimeoutException;
  * that goes wrong falls back to starting without the archive. {@code -Dprocpool.cds=false} turns it off.
  *
  * <p>No pool waits for an archive: a pool that finds none starts its workers without one, and the archive
- * is built in the background (a daemon thread, training JVMs at a lower CPU priority where {@code nice}
- * exists, killed if this JVM exits first), for the pools that come after it.
+ * is built in the background by a process of its own ({@link ArchiveBuilder}, at a lower CPU priority
+ * where {@code nice} exists), which finishes even if this JVM exits first, for the pools after it.
  */
 public final class ClassDataSharing {
   private static final System.Logger LOG = System.getLogger("io.procpool.Pool");
@@ -145,34 +145,56 @@ public final class ClassDataSharing {
     }
   }
 
-  /** Starts building the archive of {@code key} on a daemon thread, unless this JVM is building it now. */
+  /**
+   * Starts a process that builds the archive of {@code key} ({@link ArchiveBuilder}), unless this JVM has
+   * one running; does not wait for it. It outlives this JVM if need be, so the archive gets built even
+   * when this JVM exits first.
+   */
   private static void buildInBackground(
-      ArchiveCache cache, String key, JvmCommand command, String prefix, String pool) {
+      ArchiveCache cache, String key, JvmCommand command, String prefix, String pool) throws IOException {
     CompletableFuture<Void> mine = new CompletableFuture<>();
     if (BUILDS.putIfAbsent(key, mine) != null) {
       return;
     }
-    Thread t =
-        new Thread(
-            () -> {
-              try {
-                // A directory of its own: the pool's may be deleted (the pool closed) before this ends.
-                PoolDirectory scratch = PoolDirectory.create("procpool-cds-");
-                try {
-                  cache.archive(key, tmp -> train(command, prefix, tmp, scratch.path()), pool);
-                } finally {
-                  scratch.delete();
-                }
-              } catch (IOException | RuntimeException e) {
-                LOG.log(System.Logger.Level.DEBUG, "{0}: no class-data-sharing archive built: {1}", pool, e.toString());
-              } finally {
-                BUILDS.remove(key, mine);
-                mine.complete(null);
-              }
-            },
-            "procpool-cds-build");
-    t.setDaemon(true);
-    t.start();
+    try {
+      Path argfile = Files.createTempFile(cache.dir(), key, ".args");
+      String cp = prefix + File.pathSeparator + command.classpath();
+      Files.writeString(argfile, "-cp\n\"" + cp.replace("\\", "\\\\").replace("\"", "\\\"") + "\"\n",
+          StandardCharsets.UTF_8);
+      List<String> cmd = new ArrayList<>();
+      if (Files.isExecutable(NICE)) {
+        // Built while workers start and tasks run: let them have the CPU first.
+        cmd.addAll(List.of(NICE.toString(), "-n", "10"));
+      }
+      cmd.addAll(List.of(command.java().toString(), "-Xshare:auto", "@" + argfile,
+          ArchiveBuilder.class.getName(), cache.dir().toString(), key, Integer.toString(prefix.length()),
+          argfile.toString()));
+      Process p =
+          new ProcessBuilder(cmd)
+              .redirectErrorStream(true)
+              .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+              .redirectInput(ProcessBuilder.Redirect.PIPE)
+              .start();
+      p.getOutputStream().close();
+      LOG.log(System.Logger.Level.DEBUG, "{0}: building a class-data-sharing archive in the background (pid {1,number,#})",
+          pool, p.pid());
+      var unused =
+          p.onExit()
+              .whenComplete(
+                  (done, e) -> {
+                    try {
+                      Files.deleteIfExists(argfile);
+                    } catch (IOException ignored) {
+                      // Pruned with the cache's other files.
+                    }
+                    BUILDS.remove(key, mine);
+                    mine.complete(null);
+                  });
+    } catch (IOException | RuntimeException e) {
+      BUILDS.remove(key, mine);
+      mine.complete(null);
+      throw e;
+    }
   }
 
   static List<Path> runtimeJars() {
@@ -225,7 +247,7 @@ public final class ClassDataSharing {
   }
 
   /** Runs the two training steps, dumping the archive into {@code archive}; throws with the reason. */
-  private static void train(JvmCommand command, String prefix, Path archive, Path scratch)
+  static void train(JvmCommand command, String prefix, Path archive, Path scratch)
       throws IOException, InterruptedException {
     Path list = scratch.resolve("cds-classes.lst");
     try {
@@ -265,14 +287,9 @@ public final class ClassDataSharing {
   }
 
   private static int run(List<String> javaCommand, Path scratch) throws IOException, InterruptedException {
-    List<String> cmd = new ArrayList<>();
-    if (Files.isExecutable(NICE)) {
-      // Built in the background while workers start and tasks run: let them have the CPU first.
-      cmd.addAll(List.of(NICE.toString(), "-n", "10"));
-    }
-    cmd.addAll(javaCommand);
+    // Runs in the builder process, whose lower priority (nice) its children inherit.
     Process p =
-        new ProcessBuilder(cmd)
+        new ProcessBuilder(javaCommand)
             .redirectErrorStream(true)
             .redirectOutput(scratch.resolve("cds-training.log").toFile())
             .redirectInput(ProcessBuilder.Redirect.PIPE)
