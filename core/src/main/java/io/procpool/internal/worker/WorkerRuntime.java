@@ -254,6 +254,7 @@ public final class WorkerRuntime {
             return;
           }
         } else if (item instanceof TaskRequest request) {
+          results.beforeTask();
           TaskResult result = runner.run(request);
           results.add(result);
         }
