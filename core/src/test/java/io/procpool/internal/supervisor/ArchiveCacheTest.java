@@ -68,9 +68,34 @@ class ArchiveCacheTest {
     Optional<Path> a = cache(NOW).archive(KEY, trainer, "test");
     assertEquals(Optional.of(dir.resolve(KEY + ".jsa")), a);
     assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(dir)));
-    assertEquals(
-        ArchiveCache.sha256(a.get()), Files.readString(dir.resolve(KEY + ".jsa.sha256")).trim());
+    List<String> sum = Files.readAllLines(dir.resolve(KEY + ".jsa.sha256"));
+    assertEquals(ArchiveCache.sha256(a.get()), sum.get(0));
+    assertEquals(Files.size(a.get()) + ":" + Files.getLastModifiedTime(a.get()).toMillis(), sum.get(1));
     assertEquals(1, builds.get());
+  }
+
+  @Test
+  void verified_sizeAndTimeAsBuilt_trustedWithoutHashing() throws Exception {
+    Path a = cache(NOW).archive(KEY, trainer, "test").orElseThrow();
+    Path sum = dir.resolve(KEY + ".jsa.sha256");
+    List<String> lines = Files.readAllLines(sum);
+    // A wrong hash with the right stamp: only a check that skips hashing accepts it.
+    Files.write(sum, List.of("0".repeat(64), lines.get(1)));
+    ArchiveCache.forgetVerified();
+
+    assertTrue(cache(NOW).verified(a));
+  }
+
+  @Test
+  void verified_timeChangedSinceBuilt_hashedAndRefusedOnMismatch() throws Exception {
+    Path a = cache(NOW).archive(KEY, trainer, "test").orElseThrow();
+    Path sum = dir.resolve(KEY + ".jsa.sha256");
+    List<String> lines = Files.readAllLines(sum);
+    Files.write(sum, List.of("0".repeat(64), lines.get(1)));
+    Files.setLastModifiedTime(a, FileTime.from(NOW.plusSeconds(5)));
+    ArchiveCache.forgetVerified();
+
+    assertFalse(cache(NOW).verified(a));
   }
 
   @Test
