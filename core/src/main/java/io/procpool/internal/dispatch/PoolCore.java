@@ -67,6 +67,15 @@ public final class PoolCore {
     this.config = config;
     this.name = config.name() + "-" + POOL_IDS.incrementAndGet();
     this.resources = PoolResources.create(config, name);
+    if (!config.elastic()) {
+      // The workers' JVMs start up while this one starts the server; they wait for their bootstrap.
+      try {
+        resources.launcher.prestart(config.workers());
+      } catch (IOException | RuntimeException e) {
+        // Then each launch starts its own JVM, and reports what goes wrong.
+        log.log(System.Logger.Level.DEBUG, "{0}: could not start workers ahead of time: {1}", name, e.toString());
+      }
+    }
     ValueCodec codec = resources.codec;
     ClassServer classes = new ClassServer(name, log, resources.executor);
     this.encoder = new TaskEncoder(codec, classes, log);

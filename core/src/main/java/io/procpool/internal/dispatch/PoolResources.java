@@ -103,6 +103,7 @@ final class PoolResources {
 
   /** Releases everything; the executor finishes the jobs it has (this may be one of them). */
   void close() {
+    launcher.close();
     PoolServer s = server;
     if (s != null) {
       s.close();

@@ -1,9 +1,12 @@
 package io.procpool.internal.supervisor;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import io.procpool.proto.v1.Bootstrap;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
@@ -12,9 +15,22 @@ import java.util.concurrent.CompletableFuture;
  * ProcessHandle.current().parent()} in the worker is this JVM), with the worker's stdout and stderr
  * inherited, and its {@link Bootstrap} written to its stdin. The stdin pipe stays open until the worker
  * exits: the worker takes end-of-file on it as its parent's death.
+ *
+ * <p>A pool asks for its first workers' JVMs ahead of time ({@link #prestart}), before it has a server
+ * and so a bootstrap: a JVM spends its first few hundred milliseconds starting up and then waits on its
+ * stdin, while this JVM starts the pool's server. {@link #launch} hands out such a spare, writing the
+ * bootstrap then, or starts a new JVM when there is none. Spares never handed out are killed by {@link
+ * #close} (and, like every worker, at this JVM's exit; one whose parent dies reads end-of-file and
+ * exits).
  */
 public final class JvmLauncher implements WorkerLauncher {
   public static final String MAIN_CLASS = "io.procpool.internal.worker.WorkerMain";
+
+  /**
+   * Set on the command line of the JVMs a pool starts: end-of-file on stdin before any bootstrap then
+   * means that the pool no longer needs this one (started ahead of time), not a mistake to explain.
+   */
+  public static final String STARTED_BY_POOL = "procpool.worker.startedByPool";
 
   private final JvmCommand command;
   private final Path dir;
@@ -41,9 +57,67 @@ public final class JvmLauncher implements WorkerLauncher {
     this.name = name;
   }
 
+  /** JVMs started ahead of time and waiting for a bootstrap, oldest first. */
+  @GuardedBy("spares")
+  private final ArrayDeque<ProcessWorker> spares = new ArrayDeque<>();
+
+  @GuardedBy("spares")
+  private boolean closed;
+
+  @Override
+  public void prestart(int workers) throws IOException {
+    for (int i = 0; i < workers; i++) {
+      ProcessWorker spare = start();
+      synchronized (spares) {
+        if (!closed) {
+          spares.add(spare);
+          continue;
+        }
+      }
+      spare.kill();
+    }
+  }
+
   @Override
   public LaunchedWorker launch(Bootstrap bootstrap) throws IOException {
-    List<String> cmd = command.toCommand(dir, MAIN_CLASS);
+    ProcessWorker w;
+    synchronized (spares) {
+      w = spares.poll();
+    }
+    if (w == null) {
+      w = start();
+    }
+    if (output == OutputMode.PREFIX || output == OutputMode.CAPTURE) {
+      String threadName = bootstrap.getPoolName() + "-w" + bootstrap.getWorkerIndex();
+      OutputPump.start(w.process, name, bootstrap.getWorkerIndex(), threadName);
+    }
+    try {
+      bootstrap.writeDelimitedTo(w.stdin);
+      w.stdin.flush();
+    } catch (IOException e) {
+      // The JVM died at once (bad options): its exit code tells why; onExit reports it.
+    }
+    return w;
+  }
+
+  /** Kills the spares no launch took. */
+  @Override
+  public void close() {
+    List<ProcessWorker> left;
+    synchronized (spares) {
+      closed = true;
+      left = new ArrayList<>(spares);
+      spares.clear();
+    }
+    for (ProcessWorker w : left) {
+      w.kill();
+    }
+  }
+
+  /** Starts a worker JVM, which waits for its bootstrap on stdin. */
+  private ProcessWorker start() throws IOException {
+    List<String> cmd = new ArrayList<>(command.toCommand(dir, MAIN_CLASS));
+    cmd.add(1, "-D" + STARTED_BY_POOL + "=true");
     ProcessBuilder pb = new ProcessBuilder(cmd);
     if (output == OutputMode.INHERIT) {
       pb.redirectOutput(ProcessBuilder.Redirect.INHERIT).redirectError(ProcessBuilder.Redirect.INHERIT);
@@ -58,18 +132,7 @@ public final class JvmLauncher implements WorkerLauncher {
     }
     pb.environment().putAll(command.environment());
     Process process = pb.start();
-    if (output == OutputMode.PREFIX || output == OutputMode.CAPTURE) {
-      String threadName = bootstrap.getPoolName() + "-w" + bootstrap.getWorkerIndex();
-      OutputPump.start(process, name, bootstrap.getWorkerIndex(), threadName);
-    }
-    OutputStream stdin = process.getOutputStream();
-    try {
-      bootstrap.writeDelimitedTo(stdin);
-      stdin.flush();
-    } catch (IOException e) {
-      // The JVM died at once (bad options): its exit code tells why; onExit reports it.
-    }
-    return new ProcessWorker(process, stdin);
+    return new ProcessWorker(process, process.getOutputStream());
   }
 
   /** A worker that is a child process. */

@@ -11,6 +11,16 @@ public interface WorkerLauncher {
    */
   LaunchedWorker launch(Bootstrap bootstrap) throws IOException;
 
+  /**
+   * Starts up to {@code workers} workers' processes ahead of time, before the pool has a bootstrap for
+   * them, so that their start-up overlaps the pool's own; later {@link #launch} calls hand them out. The
+   * default starts nothing.
+   */
+  default void prestart(int workers) throws IOException {}
+
+  /** Releases what {@link #prestart} started and no launch took. The default does nothing. */
+  default void close() {}
+
   /** Whether workers run inside this JVM and so need the pool's in-process transport. */
   default boolean inProcess() {
     return false;

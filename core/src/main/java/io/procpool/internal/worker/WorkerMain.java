@@ -2,8 +2,9 @@ package io.procpool.internal.worker;
 
 import io.grpc.ManagedChannel;
 import io.procpool.internal.codec.SerialFilters;
-import io.procpool.internal.transport.PoolServer;
 import io.procpool.internal.codec.ValueCodec;
+import io.procpool.internal.supervisor.JvmLauncher;
+import io.procpool.internal.transport.PoolServer;
 import io.procpool.proto.v1.Bootstrap;
 import io.procpool.proto.v1.Heartbeat;
 import java.io.ByteArrayInputStream;
@@ -34,6 +35,11 @@ public final class WorkerMain {
       parsed = null;
     }
     final Bootstrap bootstrap = parsed;
+    if (bootstrap == null && Boolean.getBoolean(JvmLauncher.STARTED_BY_POOL)) {
+      // A JVM a pool started ahead of time, whose pool closed, or died, before needing it.
+      System.exit(WorkerRuntime.EXIT_PARENT_GONE);
+      return;
+    }
     if (bootstrap == null) {
       System.err.println(
           "procpool worker: no bootstrap on stdin; this class is started by io.procpool.Pool, not by hand");
