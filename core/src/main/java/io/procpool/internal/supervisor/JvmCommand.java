@@ -53,6 +53,28 @@ public record JvmCommand(
         .orElse(Path.of(System.getProperty("java.home"), "bin", "java"));
   }
 
+  /**
+   * The feature version (17, 21, 25, ...) of the java executable {@code java}: this JVM's when it is this
+   * JVM's executable, else from the {@code release} file of its installation; 0 when unknown.
+   */
+  static int featureVersion(Path java) {
+    try {
+      if (java.equals(currentJava()) || java.toRealPath().equals(currentJava().toRealPath())) {
+        return Runtime.version().feature();
+      }
+      Path release = java.toRealPath().getParent().getParent().resolve("release");
+      for (String line : Files.readAllLines(release, StandardCharsets.UTF_8)) {
+        if (line.startsWith("JAVA_VERSION=")) {
+          String v = line.substring("JAVA_VERSION=".length()).replace("\"", "");
+          return Runtime.Version.parse(v).feature();
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      // Unknown: no option that an old JVM would refuse.
+    }
+    return 0;
+  }
+
   /** Writes the argfile holding the classpath into {@code dir} and returns the full command. */
   public List<String> toCommand(Path dir, String mainClass) throws IOException {
     Path argfile = dir.resolve("classpath.args");
@@ -75,6 +97,11 @@ public record JvmCommand(
     // half of a worker's start-up CPU (1.2-1.3 s against 0.6-0.75 s here). Users who want those events
     // in a worker pass the property as true (a later -D wins).
     cmd.add("-D" + NETTY_JFR_PROPERTY + "=false");
+    if (featureVersion(java) >= 22) {
+      // Netty loads its epoll library with System.loadLibrary, a restricted method from JDK 22 on: without
+      // this, every worker of a JDK 24+ prints four lines of warning on the user's console (JEP 472).
+      cmd.add("--enable-native-access=ALL-UNNAMED");
+    }
     long maxHeap = WorkerHeap.explicitMaxHeapBytes(jvmOptions);
     if (jvmOptions.stream().noneMatch(o -> o.startsWith("-Xms") || o.startsWith("-XX:InitialHeapSize"))
         // Under an explicit -Xmx below 16m the JVM would refuse to start ("Initial heap size set to a

@@ -136,9 +136,13 @@ public final class StatusFile implements AutoCloseable {
   /**
    * Releases the mapping now rather than when the buffer is collected, which may be never in a long-lived
    * parent that replaces thousands of workers. Best effort: without jdk.unsupported the mapping is left to
-   * the collector.
+   * the collector, and so it is from JDK 24 on, where {@code sun.misc.Unsafe}'s memory methods print a
+   * deprecation warning on the user's console (JEP 498) from the parent and from every worker.
    */
   private static void unmap(MappedByteBuffer buffer) {
+    if (Runtime.version().feature() >= 24) {
+      return;
+    }
     try {
       Class<?> unsafeClass = Class.forName("sun.misc.Unsafe");
       java.lang.reflect.Field f = unsafeClass.getDeclaredField("theUnsafe");

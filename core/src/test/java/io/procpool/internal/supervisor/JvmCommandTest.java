@@ -3,6 +3,7 @@ package io.procpool.internal.supervisor;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -30,5 +31,29 @@ class JvmCommandTest {
 
     assertTrue(cmd.indexOf(NETTY_JFR_OFF) < cmd.indexOf(on), cmd.toString());
     assertEquals(1, cmd.stream().filter(on::equals).count());
+  }
+
+  @Test
+  void featureVersion_thisJava_isThisRuntimesFeatureVersion() {
+    assertEquals(Runtime.version().feature(), JvmCommand.featureVersion(JvmCommand.currentJava()));
+  }
+
+  @Test
+  void featureVersion_installationWithReleaseFile_readsIt() throws Exception {
+    Path bin = Files.createDirectories(dir.resolve("jdk/bin"));
+    Path java = Files.createFile(bin.resolve("java"));
+    Files.writeString(dir.resolve("jdk/release"), "IMPLEMENTOR=\"x\"\nJAVA_VERSION=\"25.0.3\"\n");
+
+    assertEquals(25, JvmCommand.featureVersion(java));
+  }
+
+  @Test
+  void featureVersion_unknownJava_isZeroAndNoNativeAccessOptionIsAdded() throws Exception {
+    Path java = dir.resolve("no-such-java");
+
+    List<String> cmd = new JvmCommand(java, List.of(), "cp", Map.of(), null).toCommand(dir, "Main");
+
+    assertEquals(0, JvmCommand.featureVersion(java));
+    assertTrue(cmd.stream().noneMatch(o -> o.startsWith("--enable-native-access")), cmd.toString());
   }
 }
