@@ -144,6 +144,9 @@ public final class Bench {
   // -----------------------------------------------------------------------------------------------
   // The run
 
+  /** A worker's JVM options, from the first pool of the run (for the environment line). */
+  private List<String> workerOptions = List.of();
+
   private void run() throws Exception {
     int n = options.workers();
     log.printf(
@@ -160,10 +163,14 @@ public final class Bench {
     }
     round = 0;
     if (Collections.disjoint(options.only(), List.of("W2", "W3", "W4", "W5", "RT", "RSS"))) {
+      emit(Environment.line(n, workerOptions));
       return;
     }
     try (Pool pool = newPool()) {
       check("warm-up", pool.submit(Bench::identity, 0).get(), 0);
+      if (workerOptions.isEmpty()) {
+        workerOptions = Environment.workerOptions(pool);
+      }
       for (round = 1; round <= options.repeat(); round++) {
         if (options.runs("W2")) {
           submitTrivial(pool);
@@ -187,6 +194,7 @@ public final class Bench {
         emit(idleRss("RSS-idle-worker-after-load", pool));
       }
     }
+    emit(Environment.line(n, workerOptions));
   }
 
   private Pool newPool() {
@@ -208,6 +216,9 @@ public final class Bench {
     try {
       check("W1-start-first-result", pool.submit(Bench::identity, 1).get(), 1);
       t1 = System.nanoTime();
+      if (workerOptions.isEmpty()) {
+        workerOptions = Environment.workerOptions(pool);
+      }
       cpu = CpuTime.seconds(c0, CpuTime.nanos(pool));
       rss = options.runs("RSS") && round == 1 ? idleRss("RSS-idle-worker", pool) : null;
     } catch (Exception | Error e) {
