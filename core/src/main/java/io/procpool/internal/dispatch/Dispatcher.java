@@ -1,11 +1,13 @@
 package io.procpool.internal.dispatch;
 
+import io.procpool.internal.codec.TaskEncoder;
 import io.procpool.proto.v1.ParentMessage;
 import io.procpool.proto.v1.TaskBatch;
 import io.procpool.proto.v1.TaskRequest;
 import io.procpool.proto.v1.TaskResult;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -13,7 +15,14 @@ import java.util.concurrent.TimeUnit;
 /**
  * The queue, and which worker gets which task. Tasks go to ready workers least loaded first, each worker
  * holding up to a window of tasks sized to cover a round trip at the recent task run time, so a worker
- * never waits for its next task. Every method is called with the core lock held.
+ * never waits for its next task.
+ *
+ * <p>Except for long tasks. How long a task will run is judged by its own function's recent run time per
+ * input (not the pool's, which many short tasks would make short): a task of a function not measured yet,
+ * or expected to run {@link #LONG_TASK_NANOS} or more, goes only to a worker with nothing in flight. It
+ * never waits behind another task on one worker while another worker is free, and the round trip a
+ * worker then waits between tasks is under 1 % of such a task. Every method is called with the core lock
+ * held.
  */
 final class Dispatcher {
   private static final long TARGET_BATCH_NANOS = TimeUnit.MILLISECONDS.toNanos(2);
@@ -27,12 +36,20 @@ final class Dispatcher {
 
   private static final long MAX_INFLIGHT_BYTES = 64L << 20;
 
+  /** A task expected to run this long or longer is not sent to a worker that has one in flight. */
+  static final long LONG_TASK_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+
+  /** How many functions' run times are remembered; past that the memory starts over. */
+  private static final int MAX_FUNCTIONS = 1024;
+
   private final CoreContext ctx;
   private final Outbox outbox;
   private final long maxTasksPerWorker;
   private final ArrayDeque<TaskRecord> queue = new ArrayDeque<>();
   private long ewmaTaskNanos = TimeUnit.MILLISECONDS.toNanos(10);
   private long ewmaItemNanos = -1;
+  /** Recent run time per input, by function ({@link TaskEncoder.Function#description}). */
+  private final HashMap<String, Long> itemNanosByFunction = new HashMap<>();
 
   Dispatcher(CoreContext ctx, long maxTasksPerWorker) {
     this.ctx = ctx;
@@ -106,7 +123,7 @@ final class Dispatcher {
       for (Worker w : workers) {
         if (w != null
             && w.takesTasks()
-            && w.inFlight.size() < window
+            && w.inFlight.size() < (expectedLong(r) ? 1 : window)
             && (w.inFlight.isEmpty() || w.inFlightBytes + r.bytes <= MAX_INFLIGHT_BYTES)
             && withinBudget(w, r)
             && (w.openBatches.size() < MAX_OPEN_BATCHES || (batches != null && batches.containsKey(w)))
@@ -164,7 +181,22 @@ final class Dispatcher {
     ewmaTaskNanos += (result.getRunNanos() - ewmaTaskNanos) / 8;
     long perItem = result.getRunNanos() / Math.max(1, r.size);
     ewmaItemNanos = ewmaItemNanos < 0 ? perItem : ewmaItemNanos + (perItem - ewmaItemNanos) / 8;
+    learn(r.function.description(), perItem);
     return r;
+  }
+
+  /** Records that an input of {@code function} just ran for {@code perItemNanos}. */
+  void learn(String function, long perItemNanos) {
+    if (itemNanosByFunction.size() >= MAX_FUNCTIONS && !itemNanosByFunction.containsKey(function)) {
+      itemNanosByFunction.clear();
+    }
+    itemNanosByFunction.merge(function, perItemNanos, (old, now) -> old + (now - old) / 4);
+  }
+
+  /** Whether {@code r} should wait for a worker with nothing in flight (see the class comment). */
+  private boolean expectedLong(TaskRecord r) {
+    Long perItem = itemNanosByFunction.get(r.function.description());
+    return perItem == null || perItem * r.size >= LONG_TASK_NANOS;
   }
 
   /** How many tasks a worker may hold: enough to cover a round trip, going by recent task run times. */

@@ -55,6 +55,7 @@ class DispatcherTest {
     RecordingStream s1 = new RecordingStream();
     Worker w0 = ready(0, s0);
     Worker w1 = ready(1, s1);
+    d.learn("Fixture::task", 1_000);
     for (long id = 1; id <= 4; id++) {
       d.add(CoreFixtures.task(id, 1));
     }
@@ -85,6 +86,7 @@ class DispatcherTest {
     CoreFixtures core = new CoreFixtures(tmp);
     RecordingStream s0 = new RecordingStream();
     Worker w0 = ready(0, s0);
+    core.dispatcher.learn("F::f", 1_000);
     core.dispatcher.add(stateless(1, 7));
     core.dispatcher.add(stateless(2, 7));
     pump(core, core.dispatcher, w0);
@@ -98,6 +100,7 @@ class DispatcherTest {
     CoreFixtures core = new CoreFixtures(tmp);
     RecordingStream s0 = new RecordingStream();
     Worker w0 = ready(0, s0);
+    core.dispatcher.learn("Fixture::task", 1_000);
     for (long id = 1; id <= 3; id++) {
       core.dispatcher.add(CoreFixtures.task(id, 1));
       pump(core, core.dispatcher, w0);
@@ -119,6 +122,7 @@ class DispatcherTest {
     Dispatcher d = new Dispatcher(core.ctx, 2);
     RecordingStream s0 = new RecordingStream();
     Worker w0 = ready(0, s0);
+    d.learn("Fixture::task", 1_000);
     for (long id = 1; id <= 3; id++) {
       d.add(CoreFixtures.task(id, 1));
     }
@@ -126,6 +130,66 @@ class DispatcherTest {
     assertEquals(List.of(1L, 2L), ids(s0.sent.get(0)));
     assertEquals(1, d.queued(), "the third waits for a fresh worker");
     assertFalse(d.withinBudget(w0, d.head()));
+  }
+
+  @Test
+  void pump_functionNotMeasuredYet_oneTaskPerWorkerUntilItsFirstResult() {
+    CoreFixtures core = new CoreFixtures(tmp);
+    RecordingStream s0 = new RecordingStream();
+    RecordingStream s1 = new RecordingStream();
+    Worker w0 = ready(0, s0);
+    Worker w1 = ready(1, s1);
+    for (long id = 1; id <= 4; id++) {
+      core.dispatcher.add(CoreFixtures.task(id, 1));
+    }
+
+    pump(core, core.dispatcher, w0, w1);
+
+    assertEquals(List.of(1L), ids(s0.sent.get(0)));
+    assertEquals(List.of(2L), ids(s1.sent.get(0)));
+    assertEquals(2, core.dispatcher.queued());
+    synchronized (core.ctx.lock) {
+      core.dispatcher.take(w0, TaskResult.newBuilder().setTaskId(1).setRunNanos(10_000).build());
+    }
+    pump(core, core.dispatcher, w0, w1);
+    assertEquals(List.of(3L, 4L), ids(s0.sent.get(1)), "measured short: the next tasks are sent ahead");
+  }
+
+  @Test
+  void pump_longFunctionAfterManyShortOnes_neverQueuesBehindAnotherTaskOnAWorker() {
+    CoreFixtures core = new CoreFixtures(tmp);
+    RecordingStream s0 = new RecordingStream();
+    RecordingStream s1 = new RecordingStream();
+    Worker w0 = ready(0, s0);
+    Worker w1 = ready(1, s1);
+    for (int i = 0; i < 1_000; i++) {
+      core.dispatcher.learn("F::f", 5_000); // many short tasks of another function
+    }
+    core.dispatcher.learn("Fixture::task", 1_000_000_000L); // one second per input
+    for (long id = 1; id <= 3; id++) {
+      core.dispatcher.add(CoreFixtures.task(id, 1));
+    }
+
+    pump(core, core.dispatcher, w0, w1);
+
+    assertEquals(1, w0.inFlight.size());
+    assertEquals(1, w1.inFlight.size());
+    assertEquals(1, core.dispatcher.queued(), "the third waits for whichever worker is free first");
+  }
+
+  @Test
+  void pump_chunkOfShortInputsAddingUpToALongTask_notSentAhead() {
+    CoreFixtures core = new CoreFixtures(tmp);
+    RecordingStream s0 = new RecordingStream();
+    Worker w0 = ready(0, s0);
+    core.dispatcher.learn("Fixture::task", Dispatcher.LONG_TASK_NANOS / 10);
+    core.dispatcher.add(CoreFixtures.task(1, 10));
+    core.dispatcher.add(CoreFixtures.task(2, 10));
+
+    pump(core, core.dispatcher, w0);
+
+    assertEquals(1, w0.inFlight.size());
+    assertEquals(1, core.dispatcher.queued());
   }
 
   @Test
