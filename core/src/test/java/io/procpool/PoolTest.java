@@ -51,6 +51,25 @@ class PoolTest {
     return x * x;
   }
 
+  static long napThenPid(int millis) throws InterruptedException {
+    Thread.sleep(millis);
+    return ProcessHandle.current().pid();
+  }
+
+  @Test
+  void submit_longTasksAfterManyShortOnes_thirdGoesToTheWorkerFreeFirstNotBehindTheFirst() throws Exception {
+    for (int i = 0; i < 200; i++) {
+      pool.submit(PoolTest::square, i).get();
+    }
+
+    var first = pool.submit(PoolTest::napThenPid, 1_000);
+    var shortOne = pool.submit(PoolTest::napThenPid, 100);
+    var third = pool.submit(PoolTest::napThenPid, 1_000);
+
+    assertNotEquals(first.get(), shortOne.get());
+    assertEquals(shortOne.get(), third.get(), "the third task was sent ahead behind the first one");
+  }
+
   static int failOn13(int x) {
     if (x == 13) {
       throw new IllegalStateException("unlucky " + x);
