@@ -124,7 +124,7 @@ public final class WorkerMain {
    * thread (the runtime only queues work there), no message size limit (large values are the pool's
    * business), and an 8 MiB flow-control window for bulk results.
    */
-  static ManagedChannel channel(Bootstrap bootstrap) {
+  public static ManagedChannel channel(Bootstrap bootstrap) {
     return PoolServer.channelBuilder(bootstrap.getTarget(), bootstrap.getSecret().toByteArray())
         .directExecutor()
         .maxInboundMessageSize(Integer.MAX_VALUE)
