@@ -162,7 +162,7 @@ public final class Bench {
       }
     }
     round = 0;
-    if (Collections.disjoint(options.only(), List.of("W2", "W3", "W4", "W5", "RT", "RSS"))) {
+    if (Collections.disjoint(options.only(), List.of("W2", "W3", "W4", "W5", "RT", "RSS", "SWEEP"))) {
       emit(Environment.line(n, workerOptions));
       return;
     }
@@ -187,6 +187,9 @@ public final class Bench {
         }
         if (options.runs("RT")) {
           roundTrip(pool);
+        }
+        if (options.runs("SWEEP")) {
+          payloadSweep(pool);
         }
       }
       round = 0;
@@ -403,6 +406,42 @@ public final class Bench {
             .put("seconds", dt)
             .put("mib_per_s", k / dt)
             .put("cpu_s", cpu));
+  }
+
+  /** Payload sizes of the sweep: 1 KiB to 512 MiB. */
+  static final int[] SWEEP_BYTES = {1 << 10, 16 << 10, 256 << 10, MIB, 16 * MIB, 128 * MIB, 512 * MIB};
+
+  /**
+   * SWEEP: throughput against payload size, each way. For each size, a map of as many payloads as make
+   * 256 MiB (at least 2, at most 20,000), as in W5.
+   */
+  private void payloadSweep(Pool pool) throws Exception {
+    for (int bytes : SWEEP_BYTES) {
+      int k = (int) Math.max(2, Math.min(20_000, (256L * MIB) / bytes));
+      double mib = (double) k * bytes / MIB;
+      byte[] blob = new byte[bytes];
+      long c0 = CpuTime.nanos(pool);
+      long t0 = System.nanoTime();
+      List<Integer> in = pool.map(Bench::length, Collections.nCopies(k, blob));
+      double dt = secs(System.nanoTime() - t0);
+      Double cpu = CpuTime.seconds(c0, CpuTime.nanos(pool));
+      check("SWEEP-payload-in " + bytes, in, Collections.nCopies(k, bytes));
+      emit(line("SWEEP-payload-in").put("bytes", bytes).put("items", k).put("mib", mib).put("seconds", dt)
+          .put("mib_per_s", mib / dt).put("cpu_s", cpu));
+      blob = null;
+      c0 = CpuTime.nanos(pool);
+      t0 = System.nanoTime();
+      List<byte[]> out = pool.map(Bench::makePayload, Collections.nCopies(k, bytes));
+      dt = secs(System.nanoTime() - t0);
+      cpu = CpuTime.seconds(c0, CpuTime.nanos(pool));
+      check("SWEEP-payload-out " + bytes, out.size(), k);
+      for (byte[] b : out) {
+        check("SWEEP-payload-out " + bytes + " length", b.length, bytes);
+      }
+      out = null;
+      emit(line("SWEEP-payload-out").put("bytes", bytes).put("items", k).put("mib", mib).put("seconds", dt)
+          .put("mib_per_s", mib / dt).put("cpu_s", cpu));
+    }
   }
 
   /** RT: one task at a time, each waited for before the next is sent. */
