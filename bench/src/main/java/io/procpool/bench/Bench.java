@@ -373,39 +373,17 @@ public final class Bench {
   /** W5 in: large inputs, small results. */
   private void payloadIn(Pool pool) throws Exception {
     int k = options.size(200);
-    byte[] blob = new byte[MIB];
-    long c0 = CpuTime.nanos(pool);
-    long t0 = System.nanoTime();
-    List<Integer> r = pool.map(Bench::length, Collections.nCopies(k, blob));
-    double dt = secs(System.nanoTime() - t0);
-    Double cpu = CpuTime.seconds(c0, CpuTime.nanos(pool));
-    check("W5-payload-in-1MiB", r, Collections.nCopies(k, MIB));
-    emit(
-        line("W5-payload-in-1MiB")
-            .put("mib", k)
-            .put("seconds", dt)
-            .put("mib_per_s", k / dt)
-            .put("cpu_s", cpu));
+    Timed t = timeIn(pool, "W5-payload-in-1MiB", MIB, k);
+    emit(line("W5-payload-in-1MiB").put("mib", k).put("seconds", t.seconds())
+        .put("mib_per_s", k / t.seconds()).put("cpu_s", t.cpu()));
   }
 
   /** W5 out: small inputs, large results. */
   private void payloadOut(Pool pool) throws Exception {
     int k = options.size(200);
-    long c0 = CpuTime.nanos(pool);
-    long t0 = System.nanoTime();
-    List<byte[]> r = pool.map(Bench::makePayload, Collections.nCopies(k, MIB));
-    double dt = secs(System.nanoTime() - t0);
-    Double cpu = CpuTime.seconds(c0, CpuTime.nanos(pool));
-    check("W5-payload-out-1MiB", r.size(), k);
-    for (int i = 0; i < k; i++) {
-      check("W5-payload-out-1MiB result " + i + " length", r.get(i).length, MIB);
-    }
-    emit(
-        line("W5-payload-out-1MiB")
-            .put("mib", k)
-            .put("seconds", dt)
-            .put("mib_per_s", k / dt)
-            .put("cpu_s", cpu));
+    Timed t = timeOut(pool, "W5-payload-out-1MiB", MIB, k);
+    emit(line("W5-payload-out-1MiB").put("mib", k).put("seconds", t.seconds())
+        .put("mib_per_s", k / t.seconds()).put("cpu_s", t.cpu()));
   }
 
   /** Payload sizes of the sweep: 1 KiB to 512 MiB. */
@@ -419,29 +397,40 @@ public final class Bench {
     for (int bytes : SWEEP_BYTES) {
       int k = (int) Math.max(2, Math.min(20_000, (256L * MIB) / bytes));
       double mib = (double) k * bytes / MIB;
-      byte[] blob = new byte[bytes];
-      long c0 = CpuTime.nanos(pool);
-      long t0 = System.nanoTime();
-      List<Integer> in = pool.map(Bench::length, Collections.nCopies(k, blob));
-      double dt = secs(System.nanoTime() - t0);
-      Double cpu = CpuTime.seconds(c0, CpuTime.nanos(pool));
-      check("SWEEP-payload-in " + bytes, in, Collections.nCopies(k, bytes));
-      emit(line("SWEEP-payload-in").put("bytes", bytes).put("items", k).put("mib", mib).put("seconds", dt)
-          .put("mib_per_s", mib / dt).put("cpu_s", cpu));
-      blob = null;
-      c0 = CpuTime.nanos(pool);
-      t0 = System.nanoTime();
-      List<byte[]> out = pool.map(Bench::makePayload, Collections.nCopies(k, bytes));
-      dt = secs(System.nanoTime() - t0);
-      cpu = CpuTime.seconds(c0, CpuTime.nanos(pool));
-      check("SWEEP-payload-out " + bytes, out.size(), k);
-      for (byte[] b : out) {
-        check("SWEEP-payload-out " + bytes + " length", b.length, bytes);
+      for (String way : List.of("in", "out")) {
+        String workload = "SWEEP-payload-" + way;
+        Timed t = way.equals("in") ? timeIn(pool, workload, bytes, k) : timeOut(pool, workload, bytes, k);
+        emit(line(workload).put("bytes", bytes).put("items", k).put("mib", mib).put("seconds", t.seconds())
+            .put("mib_per_s", mib / t.seconds()).put("cpu_s", t.cpu()));
       }
-      out = null;
-      emit(line("SWEEP-payload-out").put("bytes", bytes).put("items", k).put("mib", mib).put("seconds", dt)
-          .put("mib_per_s", mib / dt).put("cpu_s", cpu));
     }
+  }
+
+  /** Wall seconds of a timed map, and the CPU seconds parent and workers burned meanwhile (or null). */
+  private record Timed(double seconds, Double cpu) {}
+
+  /** Times {@code map(length)} over {@code k} arrays of {@code bytes} and checks the lengths. */
+  private Timed timeIn(Pool pool, String workload, int bytes, int k) throws Exception {
+    byte[] blob = new byte[bytes];
+    long c0 = CpuTime.nanos(pool);
+    long t0 = System.nanoTime();
+    List<Integer> r = pool.map(Bench::length, Collections.nCopies(k, blob));
+    Timed t = new Timed(secs(System.nanoTime() - t0), CpuTime.seconds(c0, CpuTime.nanos(pool)));
+    check(workload, r, Collections.nCopies(k, bytes));
+    return t;
+  }
+
+  /** Times {@code map(makePayload)} making {@code k} results of {@code bytes} and checks them. */
+  private Timed timeOut(Pool pool, String workload, int bytes, int k) throws Exception {
+    long c0 = CpuTime.nanos(pool);
+    long t0 = System.nanoTime();
+    List<byte[]> r = pool.map(Bench::makePayload, Collections.nCopies(k, bytes));
+    Timed t = new Timed(secs(System.nanoTime() - t0), CpuTime.seconds(c0, CpuTime.nanos(pool)));
+    check(workload, r.size(), k);
+    for (int i = 0; i < k; i++) {
+      check(workload + " result " + i + " length", r.get(i).length, bytes);
+    }
+    return t;
   }
 
   /** RT: one task at a time, each waited for before the next is sent. */
