@@ -33,8 +33,11 @@ public sealed interface Payload permits Payload.Separate, Payload.PackedScalars 
   /** Decodes every value, in order. The exception names the value's class where it can. */
   List<Object> decodeAll(ValueCodec codec, ClassLoader loader) throws ValueCodec.CodecException;
 
-  /** The values that are references to blob files (to be deleted once read or no longer needed). */
-  List<Value> blobs();
+  /**
+   * The values that travel out of the stream, in blob files or arena slots (to be given back once read
+   * or no longer needed).
+   */
+  List<Value> outOfBand();
 
   /**
    * Reads the values one at a time, in order, decoding each only when asked: a worker decodes an input
@@ -71,14 +74,15 @@ public sealed interface Payload permits Payload.Separate, Payload.PackedScalars 
     }
 
     @Override
-    public List<Value> blobs() {
-      List<Value> blobs = new ArrayList<>(0);
+    public List<Value> outOfBand() {
+      List<Value> out = new ArrayList<>(0);
       for (Value v : values) {
-        if (v.getKindCase() == Value.KindCase.BLOB) {
-          blobs.add(v);
+        Value.KindCase k = v.getKindCase();
+        if (k == Value.KindCase.BLOB || k == Value.KindCase.SLOT) {
+          out.add(v);
         }
       }
-      return blobs;
+      return out;
     }
   }
 
@@ -95,7 +99,7 @@ public sealed interface Payload permits Payload.Separate, Payload.PackedScalars 
     }
 
     @Override
-    public List<Value> blobs() {
+    public List<Value> outOfBand() {
       return List.of();
     }
 

@@ -7,6 +7,7 @@ import com.google.protobuf.UnsafeByteOperations;
 import io.procpool.proto.v1.Blob;
 import io.procpool.proto.v1.Packed;
 import io.procpool.proto.v1.ProtoValue;
+import io.procpool.proto.v1.Slot;
 import io.procpool.proto.v1.Value;
 import java.io.IOException;
 import java.io.InvalidClassException;
@@ -63,11 +64,21 @@ public final class ValueCodec {
   private static final Pattern BLOB_NAME =
       Pattern.compile("blob-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
 
-  /** Arrays at least this long travel as files when the codec has a blob directory. */
+  /**
+   * Arrays at least this long travel out of the stream: in a slot of the codec's write arena when it has
+   * one and the array fits, else as files when the codec has a blob directory.
+   */
   public static final int BLOB_THRESHOLD = 256 << 10;
+  /**
+   * Arrays longer than this go as files even when there is an arena: a slot's pages stay in memory for
+   * as long as the arena lives, so an arena is for the sizes that come again and again.
+   */
+  public static final int SLOT_MAX = 64 << 20;
 
   private final ObjectInputFilter filter;
   private final Path blobDir;
+  private final SharedArena writeArena;
+  private final SharedArena readArena;
 
   /** A codec that sends everything inline. */
   public ValueCodec(ObjectInputFilter filter) {
@@ -76,8 +87,37 @@ public final class ValueCodec {
 
   /** A codec that passes large {@code byte[]} through files in {@code blobDir} (a private directory). */
   public ValueCodec(ObjectInputFilter filter, Path blobDir) {
+    this(filter, blobDir, null, null);
+  }
+
+  /**
+   * A codec that writes large {@code byte[]} into slots of {@code writeArena} (if not null) and reads
+   * slots from {@code readArena} (if not null), with files in {@code blobDir} for what does not fit.
+   */
+  public ValueCodec(ObjectInputFilter filter, Path blobDir, SharedArena writeArena, SharedArena readArena) {
     this.filter = filter;
     this.blobDir = blobDir;
+    this.writeArena = writeArena;
+    this.readArena = readArena;
+  }
+
+  /** This codec reading slots from {@code arena} instead (the parent reading a worker's results). */
+  public ValueCodec readingFrom(SharedArena arena) {
+    return arena == readArena ? this : new ValueCodec(filter, blobDir, writeArena, arena);
+  }
+
+  /** The owner of the slot {@code v} is in frees it: this codec wrote it (a task input that is done). */
+  public void freeWritten(Value v) {
+    if (v.getKindCase() == Value.KindCase.SLOT && writeArena != null) {
+      writeArena.free(v.getSlot());
+    }
+  }
+
+  /** Releases the slot {@code v} is in to the side that wrote it, once this side has read it. */
+  public void releaseRead(Value v) {
+    if (v.getKindCase() == Value.KindCase.SLOT && readArena != null) {
+      readArena.release(v.getSlot());
+    }
   }
 
   /**
@@ -138,8 +178,16 @@ public final class ValueCodec {
     if (value instanceof String s && isWellFormed(s)) {
       return b.setString(s).build();
     } else if (value instanceof byte[] bytes) {
-      if (blobDir != null && bytes.length >= BLOB_THRESHOLD) {
-        return b.setBlob(writeBlob(bytes)).build();
+      if (bytes.length >= BLOB_THRESHOLD) {
+        if (writeArena != null && bytes.length <= SLOT_MAX) {
+          Slot slot = writeArena.write(bytes);
+          if (slot != null) {
+            return b.setSlot(slot).build();
+          }
+        }
+        if (blobDir != null) {
+          return b.setBlob(writeBlob(bytes)).build();
+        }
       }
       return b.setBytes(UnsafeByteOperations.unsafeWrap(bytes)).build();
     } else if (value instanceof Long l) {
@@ -187,7 +235,16 @@ public final class ValueCodec {
       case PROTO -> parseProto(value.getProto(), loader);
       case JAVA -> deserialize(value.getJava(), loader);
       case BLOB -> readBlob(value.getBlob());
+      case SLOT -> readSlot(value.getSlot());
     };
+  }
+
+  private byte[] readSlot(Slot slot) throws CodecException {
+    if (readArena == null) {
+      throw new CodecException(
+          "a slot of " + slot.getLength() + " bytes cannot be read on this side: it has no arena to read from", null);
+    }
+    return readArena.read(slot);
   }
 
   private Blob writeBlob(byte[] bytes) throws CodecException {

@@ -3,6 +3,7 @@ package io.procpool.internal.dispatch;
 import io.procpool.TaskCodecException;
 import io.procpool.internal.codec.FailureCodec;
 import io.procpool.internal.codec.Payload;
+import io.procpool.internal.codec.SharedArena;
 import io.procpool.internal.codec.ValueCodec;
 import io.procpool.internal.jfr.PoolEvents;
 import io.procpool.proto.v1.TaskResult;
@@ -19,7 +20,7 @@ import java.util.List;
  *
  * <p>Each task is settled on its own: whatever goes wrong decoding or completing one (a {@code
  * StackOverflowError}, a {@code NoClassDefFoundError}, an {@code AssertionError} from a listener, a
- * result with no outputs) fails that task alone, and its blob files are deleted either way.
+ * result with no outputs) fails that task alone, and its slots and blob files are given back either way.
  */
 final class Completions {
   private final String pool;
@@ -32,26 +33,35 @@ final class Completions {
     this.log = log;
   }
 
-  /** Completes the future of each task in {@code records} from the matching result in {@code results}. */
-  void complete(Worker w, List<TaskRecord> records, List<TaskResult> results) {
+  /**
+   * Completes the future of each task in {@code records} from the matching result in {@code results},
+   * reading slots from {@code arena}, {@code w}'s output arena (held by the caller until this returns),
+   * or null if it has none.
+   */
+  void complete(Worker w, List<TaskRecord> records, List<TaskResult> results, SharedArena arena) {
+    ValueCodec codec = this.codec.readingFrom(arena);
     for (int i = 0; i < results.size(); i++) {
       TaskRecord r = records.get(i);
       TaskResult res = results.get(i);
       Payload outputs = Payload.outputsOf(res);
       try {
         if (r != null) {
-          complete(w, r, res, outputs);
+          complete(w, r, res, outputs, codec);
         }
       } catch (Throwable t) {
         failQuietly(r, new TaskCodecException(
             "Cannot receive result of " + r + " from worker " + w.index + ": " + FailureCodec.describe(t), t));
       } finally {
-        deleteBlobs(outputs.blobs());
+        for (Value v : outputs.outOfBand()) {
+          codec.releaseRead(v);
+        }
+        deleteBlobs(outputs.outOfBand());
       }
     }
   }
 
-  private void complete(Worker w, TaskRecord r, TaskResult res, Payload outputs) throws Throwable {
+  private void complete(Worker w, TaskRecord r, TaskResult res, Payload outputs, ValueCodec codec)
+      throws Throwable {
     PoolEvents.taskEnded(pool, r.id, r.description(), r.size, w.index, w.pid(),
         PoolEvents.outcome(res.getCancelled(), res.hasFailure()), res.getRunNanos());
     if (res.getCancelled()) {
@@ -94,8 +104,16 @@ final class Completions {
     }
   }
 
+  /** Frees the slots and deletes the files of a task's inputs, once the task is done. */
+  void discardInputs(List<Value> inputs) {
+    for (Value v : inputs) {
+      codec.freeWritten(v);
+    }
+    deleteBlobs(inputs);
+  }
+
   /** Deletes the files behind any blob values (results once read, task inputs once the task is done). */
-  void deleteBlobs(List<Value> blobs) {
+  private void deleteBlobs(List<Value> blobs) {
     for (Value v : blobs) {
       Path p = codec.blobPath(v);
       if (p != null) {

@@ -132,6 +132,7 @@ public final class PoolCore {
         .setPoolName(name)
         .setSerialFilter(SerialFilter.newBuilder().setPattern(SerialFilters.pattern(config.serialFilter())))
         .setBlobDir(resources.dir.toString())
+        .setInputArena(resources.inputArena == null ? "" : resources.inputArena.path().toString())
         .build();
   }
 

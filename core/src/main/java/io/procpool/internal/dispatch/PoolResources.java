@@ -2,6 +2,7 @@ package io.procpool.internal.dispatch;
 
 import com.google.protobuf.ByteString;
 import io.procpool.internal.codec.SerialFilters;
+import io.procpool.internal.codec.SharedArena;
 import io.procpool.internal.codec.ValueCodec;
 import io.procpool.internal.supervisor.ClassDataSharing;
 import io.procpool.internal.supervisor.JvmLauncher;
@@ -11,6 +12,7 @@ import io.procpool.internal.transport.PoolServer;
 import io.procpool.internal.transport.WorkerService;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.concurrent.ExecutorService;
@@ -44,12 +46,30 @@ final class PoolResources {
    */
   final ExecutorService executor;
 
+  /** Where large task inputs travel (see {@link SharedArena}); null if the machine has no shared memory. */
+  final SharedArena inputArena;
+  /** The directory in shared memory that holds the arenas (0700, swept like the pool's directory). */
+  final PoolDirectory arenaDirectory;
+
   volatile PoolServer server;
+
+  /** The input arena's size: its pages are touched only as far as inputs in flight at once reach. */
+  static final int INPUT_ARENA_BYTES = 512 << 20;
+  /** Each worker's output arena's size. */
+  static final int OUTPUT_ARENA_BYTES = 256 << 20;
+  /**
+   * Where the arenas go: {@code /dev/shm} by default; a directory, or {@code off} for none (large arrays
+   * then travel as files in the pool's directory).
+   */
+  static final String SHARED_MEMORY_PROPERTY = "procpool.sharedMemory";
 
   private PoolResources(
       PoolDirectory directory, ByteString secret, ValueCodec codec, WorkerLauncher launcher, boolean capture,
-      ScheduledExecutorService timer, ExecutorService executor) {
+      ScheduledExecutorService timer, ExecutorService executor, PoolDirectory arenaDirectory,
+      SharedArena inputArena) {
     this.directory = directory;
+    this.arenaDirectory = arenaDirectory;
+    this.inputArena = inputArena;
     this.dir = directory.path();
     this.secret = secret;
     this.codec = codec;
@@ -69,8 +89,26 @@ final class PoolResources {
       throw new UncheckedIOException("Cannot create the pool's private directory: " + e.getMessage(), e);
     }
     Path dir = directory.path();
+    PoolDirectory arenaDirectory = null;
+    SharedArena inputArena = null;
     try {
-      ValueCodec codec = new ValueCodec(SerialFilters.filter(SerialFilters.pattern(config.serialFilter())), dir);
+      Path shm = sharedMemory();
+      if (shm != null) {
+        try {
+          arenaDirectory = PoolDirectory.create(shm, "procpool-");
+          inputArena = SharedArena.create(arenaDirectory.path().resolve("in"), INPUT_ARENA_BYTES, true);
+        } catch (IOException | RuntimeException e) {
+          // Large arrays go as files instead: slower, not wrong.
+          System.getLogger("io.procpool.Pool").log(System.Logger.Level.DEBUG,
+              "{0}: no shared-memory arena in {1}: {2}", name, shm, e);
+          if (arenaDirectory != null) {
+            arenaDirectory.delete();
+            arenaDirectory = null;
+          }
+        }
+      }
+      ValueCodec codec =
+          new ValueCodec(SerialFilters.filter(SerialFilters.pattern(config.serialFilter())), dir, inputArena, null);
       WorkerLauncher launcher =
           config.launcher() != null
               ? config.launcher()
@@ -82,11 +120,28 @@ final class PoolResources {
       ThreadPoolExecutor executor =
           new ThreadPoolExecutor(0, Integer.MAX_VALUE, 10, TimeUnit.SECONDS, new SynchronousQueue<>(),
               r -> daemon(r, name + "-exec-" + n.incrementAndGet()));
-      return new PoolResources(directory, ByteString.copyFrom(s), codec, launcher, capture, timer, executor);
+      return new PoolResources(directory, ByteString.copyFrom(s), codec, launcher, capture, timer, executor,
+          arenaDirectory, inputArena);
     } catch (RuntimeException e) {
+      if (inputArena != null) {
+        inputArena.close();
+      }
+      if (arenaDirectory != null) {
+        arenaDirectory.delete();
+      }
       directory.delete();
       throw e;
     }
+  }
+
+  /** The directory the arenas go in, or null for none (see {@link #SHARED_MEMORY_PROPERTY}). */
+  static Path sharedMemory() {
+    String p = System.getProperty(SHARED_MEMORY_PROPERTY, "/dev/shm");
+    if (p.isBlank() || p.equalsIgnoreCase("off") || p.equalsIgnoreCase("false")) {
+      return null;
+    }
+    Path dir = Path.of(p);
+    return Files.isDirectory(dir) && Files.isWritable(dir) ? dir : null;
   }
 
   private static Thread daemon(Runnable r, String name) {
@@ -110,6 +165,12 @@ final class PoolResources {
     }
     timer.shutdownNow();
     executor.shutdown();
+    if (inputArena != null) {
+      inputArena.close();
+    }
+    if (arenaDirectory != null) {
+      arenaDirectory.delete();
+    }
     directory.delete();
   }
 }

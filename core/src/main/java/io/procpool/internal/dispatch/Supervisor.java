@@ -1,6 +1,7 @@
 package io.procpool.internal.dispatch;
 
 import io.procpool.WorkerStartException;
+import io.procpool.internal.codec.SharedArena;
 import io.procpool.internal.jfr.PoolEvents;
 import io.procpool.internal.supervisor.LaunchedWorker;
 import io.procpool.internal.supervisor.WorkerLauncher;
@@ -280,10 +281,25 @@ final class Supervisor {
       launchFailed(w, "Cannot create the status file " + statusPath + " of worker " + w.index, e);
       return;
     }
+    // Step 1b: its output arena, next to the pool's input arena when the pool has one.
+    SharedArena out = null;
+    Bootstrap t = template;
+    if (!t.getInputArena().isEmpty()) {
+      Path arenaPath = Path.of(t.getInputArena()).resolveSibling("out-" + w.workerId);
+      try {
+        out = SharedArena.create(arenaPath, PoolResources.OUTPUT_ARENA_BYTES, false);
+      } catch (IOException | RuntimeException e) {
+        status.close();
+        launchFailed(w, "Cannot create the output arena " + arenaPath + " of worker " + w.index, e);
+        return;
+      }
+    }
+    SharedArena arena = out;
     boolean[] go = {false};
     ctx.update(
         () -> {
           w.status = status;
+          w.outArena = arena;
           go[0] = w.killReason == null;
           if (!go[0]) {
             // Killed before it existed (shutdownNow during start): it never will.
@@ -296,12 +312,15 @@ final class Supervisor {
       return;
     }
     // Step 2: the process.
-    Bootstrap b =
-        template.toBuilder()
+    Bootstrap.Builder bb =
+        t.toBuilder()
             .setWorkerIndex(w.index)
             .setWorkerId(w.workerId)
-            .setStatusFile(statusPath.toString())
-            .build();
+            .setStatusFile(statusPath.toString());
+    if (arena != null) {
+      bb.setOutputArena(arena.path().toString());
+    }
+    Bootstrap b = bb.build();
     LaunchedWorker p;
     try {
       p = launcher.launch(Capture.withFiles(b, capture, dir, w.workerId));
@@ -421,6 +440,12 @@ final class Supervisor {
     w.status = null;
     if (status != null) {
       status.close();
+    }
+    // Results already taken hold the arena until they are decoded; the file goes now.
+    SharedArena arena = w.outArena;
+    w.outArena = null;
+    if (arena != null) {
+      arena.close();
     }
     outbox.later(
         () -> {

@@ -6,6 +6,7 @@ import com.google.common.util.concurrent.MoreExecutors;
 import io.procpool.Task;
 import io.procpool.TaskCodecException;
 import io.procpool.internal.codec.Payload;
+import io.procpool.internal.codec.SharedArena;
 import io.procpool.internal.codec.TaskEncoder;
 import io.procpool.internal.jfr.PoolEvents;
 import io.procpool.proto.v1.Cancel;
@@ -94,7 +95,7 @@ final class TaskIntake {
     }
     TaskFuture<T> future = new TaskFuture<>(single);
     TaskRecord r = new TaskRecord(b.build(), f, future);
-    List<Value> blobs = inputs.blobs();
+    List<Value> outOfBand = inputs.outOfBand();
     ctx.update(
         () -> {
           lifecycle.admit(continuation);
@@ -103,8 +104,8 @@ final class TaskIntake {
           future.bind(this, r);
           dispatcher.add(r);
         });
-    if (!blobs.isEmpty()) {
-      future.addListener(() -> completions.deleteBlobs(blobs), MoreExecutors.directExecutor());
+    if (!outOfBand.isEmpty()) {
+      future.addListener(() -> completions.discardInputs(outOfBand), MoreExecutors.directExecutor());
     }
     PoolEvents.taskSubmitted(name, r.id, r.description(), r.size);
     return future;
@@ -124,7 +125,18 @@ final class TaskIntake {
             }
             done.add(r);
           }
-          ctx.outbox.later(() -> completions.complete(w, done, results));
+          // The worker's output arena stays mapped until these are decoded, even if it exits meanwhile.
+          SharedArena arena = w.outArena != null && w.outArena.retain() ? w.outArena : null;
+          ctx.outbox.later(
+              () -> {
+                try {
+                  completions.complete(w, done, results, arena);
+                } finally {
+                  if (arena != null) {
+                    arena.unretain();
+                  }
+                }
+              });
         });
   }
 

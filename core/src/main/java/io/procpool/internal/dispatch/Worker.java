@@ -1,6 +1,7 @@
 package io.procpool.internal.dispatch;
 
 import io.procpool.WorkerStartException;
+import io.procpool.internal.codec.SharedArena;
 import io.procpool.internal.supervisor.LaunchedWorker;
 import io.procpool.internal.transport.WorkerConnection;
 import io.procpool.internal.worker.StatusFile;
@@ -49,6 +50,8 @@ final class Worker {
   State state = State.LAUNCHING;
   /** Null until made by the launch, and again once the worker is settled (then closed and deleted). */
   StatusFile status;
+  /** Where this worker writes large results; null if the pool has no arenas or once it is settled. */
+  SharedArena outArena;
   /** Null until the launcher returns. */
   LaunchedWorker process;
   /** Null until the worker's Hello is accepted. */

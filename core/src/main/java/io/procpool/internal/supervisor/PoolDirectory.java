@@ -56,7 +56,11 @@ public final class PoolDirectory {
    * as this process's, has it deleted at JVM exit, and removes stale ones that dead processes left.
    */
   public static PoolDirectory create(String prefix) throws IOException {
-    Path parent = Path.of(System.getProperty("java.io.tmpdir"));
+    return create(Path.of(System.getProperty("java.io.tmpdir")), prefix);
+  }
+
+  /** As {@link #create(String)}, in {@code parent} (such as {@code /dev/shm}) instead of the temp directory. */
+  public static PoolDirectory create(Path parent, String prefix) throws IOException {
     PoolDirectory d = create(parent, prefix, Owner.current());
     ExitHook.register(d);
     try {

@@ -1,8 +1,6 @@
 package io.procpool.internal.worker;
 
 import io.grpc.ManagedChannel;
-import io.procpool.internal.codec.SerialFilters;
-import io.procpool.internal.codec.ValueCodec;
 import io.procpool.internal.supervisor.LaunchedWorker;
 import io.procpool.proto.v1.Bootstrap;
 import java.io.IOException;
@@ -36,9 +34,7 @@ public final class InJvmWorker implements LaunchedWorker {
             bootstrap,
             channel,
             StatusFile.open(Path.of(bootstrap.getStatusFile())),
-            new ValueCodec(
-                SerialFilters.filter(bootstrap.getSerialFilter().getPattern()),
-                bootstrap.getBlobDir().isEmpty() ? null : Path.of(bootstrap.getBlobDir())),
+            WorkerRuntime.codec(bootstrap),
             () -> ProcessHandle.current().pid(),
             new RemoteClassLoader(loader),
             w::exit)

@@ -1,5 +1,6 @@
 package io.procpool.internal.worker;
 
+import io.procpool.internal.codec.Mappings;
 import java.io.IOException;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
@@ -125,32 +126,11 @@ public final class StatusFile implements AutoCloseable {
     } catch (IOException e) {
       // Nothing to do: the file is deleted with the pool's directory anyway.
     }
-    unmap(buffer);
+    Mappings.unmap(buffer);
     try {
       Files.deleteIfExists(path);
     } catch (IOException e) {
       // Same.
-    }
-  }
-
-  /**
-   * Releases the mapping now rather than when the buffer is collected, which may be never in a long-lived
-   * parent that replaces thousands of workers. Best effort: without jdk.unsupported the mapping is left to
-   * the collector, and so it is from JDK 24 on, where {@code sun.misc.Unsafe}'s memory methods print a
-   * deprecation warning on the user's console (JEP 498) from the parent and from every worker.
-   */
-  private static void unmap(MappedByteBuffer buffer) {
-    if (Runtime.version().feature() >= 24) {
-      return;
-    }
-    try {
-      Class<?> unsafeClass = Class.forName("sun.misc.Unsafe");
-      java.lang.reflect.Field f = unsafeClass.getDeclaredField("theUnsafe");
-      f.setAccessible(true);
-      Object unsafe = f.get(null);
-      unsafeClass.getMethod("invokeCleaner", java.nio.ByteBuffer.class).invoke(unsafe, buffer);
-    } catch (ReflectiveOperationException | RuntimeException e) {
-      // Left to the garbage collector.
     }
   }
 }

@@ -1,7 +1,6 @@
 package io.procpool.internal.worker;
 
 import io.grpc.ManagedChannel;
-import io.procpool.internal.codec.SerialFilters;
 import io.procpool.internal.codec.ValueCodec;
 import io.procpool.internal.supervisor.JvmLauncher;
 import io.procpool.internal.transport.PoolServer;
@@ -65,15 +64,22 @@ public final class WorkerMain {
       System.exit(WorkerRuntime.EXIT_BAD_BOOTSTRAP);
       return;
     }
+    ValueCodec codec;
+    try {
+      codec = WorkerRuntime.codec(bootstrap);
+    } catch (IOException | RuntimeException e) {
+      System.err.println("procpool worker: cannot map the pool's arenas " + bootstrap.getInputArena() + ", "
+          + bootstrap.getOutputArena() + ": " + e);
+      System.exit(WorkerRuntime.EXIT_BAD_BOOTSTRAP);
+      return;
+    }
     ManagedChannel channel = channel(bootstrap);
     WorkerRuntime runtime =
         new WorkerRuntime(
             bootstrap,
             channel,
             status,
-            new ValueCodec(
-                SerialFilters.filter(bootstrap.getSerialFilter().getPattern()),
-                bootstrap.getBlobDir().isEmpty() ? null : Path.of(bootstrap.getBlobDir())),
+            codec,
             () -> ProcessHandle.current().pid(),
             new RemoteClassLoader(taskLoader()),
             new WorkerRuntime.Exit() {

@@ -5,6 +5,8 @@ import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
 import io.procpool.Task;
 import io.procpool.internal.codec.FailureCodec;
+import io.procpool.internal.codec.SerialFilters;
+import io.procpool.internal.codec.SharedArena;
 import io.procpool.internal.codec.ValueCodec;
 import io.procpool.proto.v1.Bootstrap;
 import io.procpool.proto.v1.Failure;
@@ -16,6 +18,8 @@ import io.procpool.proto.v1.TaskRequest;
 import io.procpool.proto.v1.TaskResult;
 import io.procpool.proto.v1.WorkerChannelGrpc;
 import io.procpool.proto.v1.WorkerMessage;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingDeque;
 import java.util.concurrent.TimeUnit;
@@ -312,5 +316,21 @@ public final class WorkerRuntime {
       return new IllegalStateException(t.getMessage(), t.getCause());
     }
     return t;
+  }
+
+  /**
+   * The codec a worker started with {@code bootstrap} uses: the pool's serial filter, its blob directory,
+   * its input arena to read from and this worker's output arena to write into (each if the pool has one).
+   */
+  public static ValueCodec codec(Bootstrap bootstrap) throws IOException {
+    SharedArena in =
+        bootstrap.getInputArena().isEmpty() ? null : SharedArena.open(Path.of(bootstrap.getInputArena()), false);
+    SharedArena out =
+        bootstrap.getOutputArena().isEmpty() ? null : SharedArena.open(Path.of(bootstrap.getOutputArena()), true);
+    return new ValueCodec(
+        SerialFilters.filter(bootstrap.getSerialFilter().getPattern()),
+        bootstrap.getBlobDir().isEmpty() ? null : Path.of(bootstrap.getBlobDir()),
+        out,
+        in);
   }
 }

@@ -62,7 +62,7 @@ class CompletionsTest {
             TaskResult.newBuilder().setTaskId(3).build(),
             TaskResult.newBuilder().setTaskId(4).addOutputs(core.codec.encode(42L)).build());
 
-    core.completions.complete(w, Arrays.asList(deep, listened, empty, fine), results);
+    core.completions.complete(w, Arrays.asList(deep, listened, empty, fine), results, null);
 
     Throwable t = CoreFixtures.failure(deep);
     assertInstanceOf(TaskCodecException.class, t);
@@ -90,7 +90,8 @@ class CompletionsTest {
         Arrays.asList(null, fine),
         List.of(
             TaskResult.newBuilder().setTaskId(3).addOutputs(blob).build(),
-            TaskResult.newBuilder().setTaskId(4).addOutputs(core.codec.encode(7L)).build()));
+            TaskResult.newBuilder().setTaskId(4).addOutputs(core.codec.encode(7L)).build()),
+        null);
     assertFalse(Files.exists(blobFile));
     assertEquals(7L, Futures.getDone(fine.future));
   }
