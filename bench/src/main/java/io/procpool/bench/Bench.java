@@ -47,7 +47,8 @@ import java.util.stream.IntStream;
  *   <li><b>RSS-idle-worker</b>: each idle worker's resident memory ({@code VmRSS} of {@code
  *       /proc/<pid>/status}) and proportional memory ({@code pss_mib}), right after start-up (on
  *       the W1 pool), and again at the end after every workload ({@code
- *       RSS-idle-worker-after-load}). The memory price of each worker (see {@link Rss}).
+ *       RSS-idle-worker-after-load}, after 3.5 s idle: {@code idle_s}). The memory price of each
+ *       worker (see {@link Rss}).
  * </ul>
  *
  * <p>Before W2..W5 the pool is warmed up with one call, as the peer does. W4 also warms the JIT up
@@ -194,7 +195,10 @@ public final class Bench {
       }
       round = 0;
       if (options.runs("RSS")) {
-        emit(idleRss("RSS-idle-worker-after-load", pool));
+        // Idle: long enough for the shared-memory arenas to give their pages back (they do after 2 s
+        // with no live slot, checked every second).
+        Thread.sleep(IDLE_MILLIS);
+        emit(idleRss("RSS-idle-worker-after-load", pool).put("idle_s", IDLE_MILLIS / 1000.0));
       }
     }
     emit(Environment.line(n, workerOptions));
@@ -463,6 +467,9 @@ public final class Bench {
    * Resident memory of each worker of {@code pool} (which must be idle), the largest, and each
    * worker's proportional memory (shared pages split among the processes that map them).
    */
+  /** How long the pool idles before RSS-idle-worker-after-load is read. */
+  private static final long IDLE_MILLIS = 3_500;
+
   private JsonLine idleRss(String workload, Pool pool) {
     List<Object> pids = new ArrayList<>();
     List<Object> rss = new ArrayList<>();

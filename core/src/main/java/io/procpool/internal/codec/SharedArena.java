@@ -34,8 +34,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <p>The mapping is reference counted: {@link #close} drops the holder's reference, and each write or
  * read holds one while it copies, so the file is unmapped (and its memory given back) only once nothing
  * can touch it any more; a read or write of an unmapped buffer would crash the JVM. Pages the arena has
- * touched stay in memory while it is mapped, so its high-water mark is what it costs; the allocator takes
- * the lowest offset that fits, to reuse the same pages.
+ * touched stay in memory while it is mapped, so its high-water mark is what it costs while it is busy;
+ * the allocator takes the lowest offset that fits, to reuse the same pages, and an arena left with no
+ * live slot for a while gives its pages back ({@link #trimIfIdle}).
  *
  * <p>This class is thread-safe.
  */
@@ -48,6 +49,8 @@ public final class SharedArena {
       MethodHandles.byteBufferViewVarHandle(long[].class, ByteOrder.nativeOrder());
 
   private final Path path;
+  /** Open for the owner, which trims the file (see {@link #trimIfIdle}); null for the reader. */
+  private final FileChannel channel;
   private final MappedByteBuffer buffer;
   private final int capacity;
   private final boolean owner;
@@ -58,9 +61,14 @@ public final class SharedArena {
   private final TreeMap<Integer, Integer> free = new TreeMap<>();
   private final Map<Integer, Integer> live = new HashMap<>();
   private long nextGeneration = 1;
+  /** Whether a slot was written since the file was last trimmed (its pages hold memory). */
+  private boolean touched;
+  /** When the last live slot was given back (0 while some are live, or nothing to trim). */
+  private long emptySinceNanos;
 
-  private SharedArena(Path path, MappedByteBuffer buffer, boolean owner) {
+  private SharedArena(Path path, FileChannel channel, MappedByteBuffer buffer, boolean owner) {
     this.path = path;
+    this.channel = channel;
     this.buffer = buffer;
     this.capacity = buffer.capacity();
     this.owner = owner;
@@ -78,15 +86,19 @@ public final class SharedArena {
       throw new IllegalArgumentException(
           "arena capacity must be a multiple of " + ALIGN + " of at least " + (HEADER + ALIGN) + ", not " + capacity);
     }
-    try (FileChannel ch =
-        FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-      ch.truncate(0);
-      // Sparse: writing the last byte sets the size without touching the pages before it.
-      ch.write(java.nio.ByteBuffer.wrap(new byte[1]), capacity - 1L);
-      return new SharedArena(path, ch.map(FileChannel.MapMode.READ_WRITE, 0, capacity), owner);
+    FileChannel ch =
+        FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE);
+    try {
+      extend(ch, capacity);
+      return new SharedArena(path, owner ? ch : null, ch.map(FileChannel.MapMode.READ_WRITE, 0, capacity), owner);
     } catch (IOException | RuntimeException e) {
+      ch.close();
       Files.deleteIfExists(path);
       throw e;
+    } finally {
+      if (!owner) {
+        ch.close();
+      }
     }
   }
 
@@ -95,18 +107,31 @@ public final class SharedArena {
    * or to read from it (the input arena, mapped read-only).
    */
   public static SharedArena open(Path path, boolean owner) throws IOException {
-    try (FileChannel ch =
+    FileChannel ch =
         owner
             ? FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE)
-            : FileChannel.open(path, StandardOpenOption.READ)) {
+            : FileChannel.open(path, StandardOpenOption.READ);
+    try {
       long size = ch.size();
       if (size < HEADER + ALIGN || size > Integer.MAX_VALUE || size % ALIGN != 0) {
         throw new IOException("arena " + path + " has " + size + " bytes: not an arena this pool made");
       }
       MappedByteBuffer b =
           ch.map(owner ? FileChannel.MapMode.READ_WRITE : FileChannel.MapMode.READ_ONLY, 0, size);
-      return new SharedArena(path, b, owner);
+      return new SharedArena(path, owner ? ch : null, b, owner);
+    } catch (IOException | RuntimeException e) {
+      ch.close();
+      throw e;
+    } finally {
+      if (!owner) {
+        ch.close();
+      }
     }
+  }
+
+  /** Sets the file's size without touching its pages (sparse: writing the last byte). */
+  private static void extend(FileChannel ch, int capacity) throws IOException {
+    ch.write(java.nio.ByteBuffer.wrap(new byte[1]), capacity - 1L);
   }
 
   public Path path() {
@@ -139,6 +164,8 @@ public final class SharedArena {
           return null;
         }
         generation = nextGeneration++;
+        touched = true;
+        emptySinceNanos = 0;
         // Not 0 while the bytes are copied: 0 would read as released, and be taken back meanwhile.
         LONGS.setVolatile(buffer, offset, WRITING);
       }
@@ -178,6 +205,12 @@ public final class SharedArena {
       VarHandle.acquireFence();
       checkGeneration(slot, at, "while");
       return bytes;
+    } catch (InternalError e) {
+      // The owner trimmed the file under a slot that was freed meanwhile: the JVM turns the fault of
+      // reading past its end into this error.
+      throw new ValueCodec.CodecException(
+          "slot at " + offset + " of arena " + path + " was freed and its memory given back while it was read: "
+              + "the task it belonged to is over", e);
     } finally {
       unretain();
     }
@@ -214,6 +247,7 @@ public final class SharedArena {
         live.remove(at);
         give(at, size);
       }
+      noteIfEmpty(System.nanoTime());
     } finally {
       unretain();
     }
@@ -231,8 +265,49 @@ public final class SharedArena {
     }
     try {
       var unused = LONGS.compareAndSet(buffer, (int) offset, slot.getGeneration(), 0L);
+    } catch (InternalError e) {
+      // Trimmed away: nothing left to release.
     } finally {
       unretain();
+    }
+  }
+
+  /**
+   * The owner gives the arena's memory back if no slot has been live for {@code idleNanos}: the file is
+   * cut to nothing and set to its size again, which frees its pages (the mappings stay, and read zeros
+   * after). A busy arena keeps its pages, so a stream of large arrays reuses them; one left idle costs
+   * nothing. Returns whether it trimmed. Call it now and then (a timer); it is cheap when nothing is due.
+   */
+  public boolean trimIfIdle(long nowNanos, long idleNanos) {
+    if (!owner || !retain()) {
+      return false;
+    }
+    try {
+      synchronized (this) {
+        reclaimReleased();
+        noteIfEmpty(nowNanos);
+        if (emptySinceNanos == 0 || nowNanos - emptySinceNanos < idleNanos) {
+          return false;
+        }
+        channel.truncate(0);
+        extend(channel, capacity);
+        touched = false;
+        emptySinceNanos = 0;
+        return true;
+      }
+    } catch (IOException e) {
+      return false;
+    } finally {
+      unretain();
+    }
+  }
+
+  /** Starts the idle clock when the last live slot has gone and the pages hold something. */
+  private synchronized void noteIfEmpty(long nowNanos) {
+    if (!live.isEmpty()) {
+      emptySinceNanos = 0;
+    } else if (touched && emptySinceNanos == 0) {
+      emptySinceNanos = nowNanos == 0 ? 1 : nowNanos;
     }
   }
 
@@ -255,6 +330,16 @@ public final class SharedArena {
     unretain();
   }
 
+  private void closeChannel() {
+    if (channel != null) {
+      try {
+        channel.close();
+      } catch (IOException e) {
+        // Nothing more to do: the file is deleted.
+      }
+    }
+  }
+
   /** Holds the mapping while the caller uses it; false once it is closed. Pair with {@link #unretain}. */
   public boolean retain() {
     for (;;) {
@@ -271,6 +356,7 @@ public final class SharedArena {
   /** Gives back what {@link #retain} took; the last one unmaps. */
   public void unretain() {
     if (refs.decrementAndGet() == 0) {
+      closeChannel();
       Mappings.unmap(buffer);
     }
   }

@@ -113,6 +113,11 @@ public final class ValueCodec {
     }
   }
 
+  /** Gives back the memory of this codec's write arena if it has been idle that long (see {@link SharedArena#trimIfIdle}). */
+  public boolean trimIdleArena(long nowNanos, long idleNanos) {
+    return writeArena != null && writeArena.trimIfIdle(nowNanos, idleNanos);
+  }
+
   /** Releases the slot {@code v} is in to the side that wrote it, once this side has read it. */
   public void releaseRead(Value v) {
     if (v.getKindCase() == Value.KindCase.SLOT && readArena != null) {

@@ -55,6 +55,8 @@ final class PoolResources {
 
   /** The input arena's size: its pages are touched only as far as inputs in flight at once reach. */
   static final int INPUT_ARENA_BYTES = 512 << 20;
+  /** An arena with no live slot for this long gives its memory back (see {@link SharedArena#trimIfIdle}). */
+  static final long ARENA_IDLE_NANOS = TimeUnit.SECONDS.toNanos(2);
   /** Each worker's output arena's size. */
   static final int OUTPUT_ARENA_BYTES = 256 << 20;
   /**
@@ -116,6 +118,11 @@ final class PoolResources {
                   config.name());
       boolean capture = Capture.enabled(config.output(), launcher.inProcess());
       ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, name + "-timer"));
+      if (inputArena != null) {
+        SharedArena arena = inputArena;
+        var unused = timer.scheduleWithFixedDelay(
+            () -> arena.trimIfIdle(System.nanoTime(), ARENA_IDLE_NANOS), 1, 1, TimeUnit.SECONDS);
+      }
       AtomicInteger n = new AtomicInteger();
       ThreadPoolExecutor executor =
           new ThreadPoolExecutor(0, Integer.MAX_VALUE, 10, TimeUnit.SECONDS, new SynchronousQueue<>(),

@@ -23,6 +23,9 @@ import java.util.concurrent.TimeUnit;
  * runs a {@link WorkerRuntime} until told to shut down or until the parent goes away.
  */
 public final class WorkerMain {
+  /** An output arena with no live slot for this long gives its memory back. */
+  static final long ARENA_IDLE_NANOS = TimeUnit.SECONDS.toNanos(2);
+
   private WorkerMain() {}
 
   public static void main(String[] args) {
@@ -111,6 +114,8 @@ public final class WorkerMain {
     long period = Math.max(50, bootstrap.getHeartbeatMillis());
     var unused = heartbeats.scheduleAtFixedRate(
         () -> runtime.heartbeat(figures()), period, period, TimeUnit.MILLISECONDS);
+    var alsoUnused = heartbeats.scheduleAtFixedRate(
+        () -> codec.trimIdleArena(System.nanoTime(), ARENA_IDLE_NANOS), 1, 1, TimeUnit.SECONDS);
   }
 
   /**

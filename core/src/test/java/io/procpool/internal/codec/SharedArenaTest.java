@@ -202,4 +202,47 @@ class SharedArenaTest {
     assertEquals(0, owner.liveSlots());
     assertNotNull(owner.write(new byte[16 * MIB - SharedArena.HEADER]), "everything was merged back");
   }
+
+  /** Blocks of 512 bytes the file holds in memory or on disk (not its size). */
+  private static long allocatedBlocks(Path p) throws Exception {
+    Process stat = new ProcessBuilder("stat", "--format=%b", p.toString()).redirectErrorStream(true).start();
+    String out = new String(stat.getInputStream().readAllBytes()).trim();
+    assertEquals(0, stat.waitFor(), out);
+    return Long.parseLong(out);
+  }
+
+  @Test
+  void trimIfIdle_noLiveSlotForTheIdleTime_givesPagesBackAndArenaStillWorks() throws Exception {
+    SharedArena owner = SharedArena.create(dir.resolve("in"), 16 * MIB, true);
+    SharedArena reader = SharedArena.open(dir.resolve("in"), false);
+    assertTrue(allocatedBlocks(owner.path()) < 64, "a new arena is sparse");
+    Slot s = owner.write(filled(8 * MIB, 1));
+    assertTrue(allocatedBlocks(owner.path()) >= 8 * MIB / 512, "the written pages hold memory");
+    long idle = 2_000_000_000L;
+    assertFalse(owner.trimIfIdle(System.nanoTime() + idle, idle), "a live slot keeps the pages");
+    owner.free(s);
+    assertFalse(owner.trimIfIdle(System.nanoTime(), idle), "not idle long enough yet");
+    assertTrue(owner.trimIfIdle(System.nanoTime() + idle, idle));
+    assertTrue(allocatedBlocks(owner.path()) < 64, "the pages were given back");
+    assertFalse(owner.trimIfIdle(System.nanoTime() + 2 * idle, idle), "nothing left to trim");
+    ValueCodec.CodecException stale = assertThrows(ValueCodec.CodecException.class, () -> reader.read(s));
+    assertTrue(stale.getMessage().contains("freed"), stale.getMessage());
+    Slot again = owner.write(filled(MIB, 2));
+    assertArrayEquals(filled(MIB, 2), reader.read(again));
+  }
+
+  @Test
+  void trimIfIdle_outputArenaReleasedByReader_trimsOnTheOwnersSide() throws Exception {
+    SharedArena parent = SharedArena.create(dir.resolve("out"), 8 * MIB, false);
+    SharedArena worker = SharedArena.open(dir.resolve("out"), true);
+    Slot s = worker.write(filled(4 * MIB, 3));
+    assertArrayEquals(filled(4 * MIB, 3), parent.read(s));
+    long idle = 1_000_000_000L;
+    assertFalse(worker.trimIfIdle(System.nanoTime() + idle, idle), "not released yet");
+    parent.release(s);
+    assertFalse(worker.trimIfIdle(System.nanoTime(), idle), "the idle clock starts when it sees the release");
+    assertTrue(worker.trimIfIdle(System.nanoTime() + idle, idle));
+    assertTrue(allocatedBlocks(worker.path()) < 64);
+    assertFalse(parent.trimIfIdle(System.nanoTime() + idle, idle), "only the owner trims");
+  }
 }
