@@ -75,14 +75,17 @@ public sealed interface Payload permits Payload.Separate, Payload.PackedScalars 
 
     @Override
     public List<Value> outOfBand() {
-      List<Value> out = new ArrayList<>(0);
+      List<Value> out = null;
       for (Value v : values) {
         Value.KindCase k = v.getKindCase();
         if (k == Value.KindCase.BLOB || k == Value.KindCase.SLOT) {
+          if (out == null) {
+            out = new ArrayList<>(2);
+          }
           out.add(v);
         }
       }
-      return out;
+      return out == null ? List.of() : out;
     }
   }
 

@@ -3,14 +3,15 @@ package io.procpool.internal.dispatch;
 import io.procpool.internal.codec.TaskEncoder;
 import io.procpool.proto.v1.ParentMessage;
 import io.procpool.proto.v1.TaskBatch;
-import io.procpool.proto.v1.TaskRequest;
 import io.procpool.proto.v1.TaskResult;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 
 /**
  * The queue, and which worker gets which task. Tasks go to ready workers least loaded first, each worker
@@ -112,7 +113,7 @@ final class Dispatcher {
       return;
     }
     int window = window();
-    IdentityHashMap<Worker, TaskBatch.Builder> batches = null;
+    IdentityHashMap<Worker, Batch> batches = null;
     while (!queue.isEmpty()) {
       TaskRecord r = queue.peekFirst();
       if (r.future.isDone()) {
@@ -141,16 +142,44 @@ final class Dispatcher {
       if (!batches.containsKey(best)) {
         best.batchSeq++;
       }
-      batches.computeIfAbsent(best, k -> TaskBatch.newBuilder()).addTasks(assign(r, best));
+      batches.computeIfAbsent(best, k -> new Batch()).add(r, assign(r, best));
     }
     if (batches != null) {
-      batches.forEach(
-          (w, b) -> outbox.send(w.connection, ParentMessage.newBuilder().setTasks(b).build()));
+      batches.forEach((w, b) -> outbox.send(w.connection, b));
     }
   }
 
-  /** Puts {@code r} in flight on {@code w}; returns the request to send. */
-  private TaskRequest assign(TaskRecord r, Worker w) {
+  /**
+   * Tasks decided for one worker in one pump. The message is built when the connection sends it,
+   * after the core lock is released: under the lock the pump only records which tasks, in order.
+   */
+  private static final class Batch implements Supplier<ParentMessage> {
+    private final List<TaskRecord> tasks = new ArrayList<>();
+    /** Which of {@link #tasks} carry their stateless function's bytes. */
+    private final BitSet withFunction = new BitSet();
+
+    void add(TaskRecord r, boolean function) {
+      if (function) {
+        withFunction.set(tasks.size());
+      }
+      tasks.add(r);
+    }
+
+    @Override
+    public ParentMessage get() {
+      TaskBatch.Builder b = TaskBatch.newBuilder();
+      for (int i = 0; i < tasks.size(); i++) {
+        b.addTasks(tasks.get(i).request(withFunction.get(i)));
+      }
+      return ParentMessage.newBuilder().setTasks(b).build();
+    }
+  }
+
+  /**
+   * Puts {@code r} in flight on {@code w}; returns whether its request must carry the function's
+   * bytes (a stateless function {@code w} has not been sent yet).
+   */
+  private boolean assign(TaskRecord r, Worker w) {
     r.batch = w.batchSeq;
     r.worker = w;
     r.seq = ++w.tasksSent;
@@ -159,10 +188,7 @@ final class Dispatcher {
     w.inFlightBytes += r.bytes;
     w.assigned += r.size;
     long functionId = r.function.cacheId();
-    if (functionId != 0 && w.knownFunctions.add(functionId)) {
-      return r.request.toBuilder().setFunction(r.function.bytes()).build();
-    }
-    return r.request;
+    return functionId != 0 && w.knownFunctions.add(functionId);
   }
 
   /**

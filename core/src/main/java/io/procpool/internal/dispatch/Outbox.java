@@ -7,6 +7,7 @@ import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.function.Supplier;
 
 /**
  * The one way side effects leave the core. Code holding the core lock decides what should happen and
@@ -41,6 +42,12 @@ final class Outbox {
   }
 
   void send(WorkerConnection connection, ParentMessage message) {
+    connection.enqueue(message);
+    sends.add(connection);
+  }
+
+  /** As {@link #send(WorkerConnection, ParentMessage)}, the message built as it is sent, without the lock. */
+  void send(WorkerConnection connection, Supplier<ParentMessage> message) {
     connection.enqueue(message);
     sends.add(connection);
   }

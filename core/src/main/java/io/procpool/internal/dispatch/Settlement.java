@@ -70,12 +70,12 @@ final class Settlement {
         continue;
       }
       boolean running = r.id == status.taskId();
-      r.deaths.add(new WorkerCrashedException.Attempt(w.index, w.pid(), w.exitCode));
-      if (r.deaths.size() <= maxRetries) {
+      r.died(new WorkerCrashedException.Attempt(w.index, w.pid(), w.exitCode));
+      if (r.deaths().size() <= maxRetries) {
         counters.retried++;
         log.log(System.Logger.Level.INFO,
             "{0}: worker {1} (pid {2,number,#}) exited with code {3} while running {4}; retrying it (attempt {5,number,#} of {6,number,#})",
-            name, w.index, w.pid(), w.exitCode, r, r.deaths.size() + 1, maxRetries + 1);
+            name, w.index, w.pid(), w.exitCode, r, r.deaths().size() + 1, maxRetries + 1);
         requeue.add(r);
       } else {
         counters.failed++;
@@ -112,9 +112,9 @@ final class Settlement {
     if (!running) {
       m.append(" but before sending its result");
     }
-    if (r.deaths.size() > 1) {
-      m.append("; it killed ").append(r.deaths.size()).append(" workers: ").append(r.deaths);
+    if (r.deaths().size() > 1) {
+      m.append("; it killed ").append(r.deaths().size()).append(" workers: ").append(r.deaths());
     }
-    return new WorkerCrashedException(m.toString(), r.deaths);
+    return new WorkerCrashedException(m.toString(), r.deaths());
   }
 }

@@ -11,7 +11,6 @@ import io.procpool.internal.codec.TaskEncoder;
 import io.procpool.internal.jfr.PoolEvents;
 import io.procpool.proto.v1.Cancel;
 import io.procpool.proto.v1.ParentMessage;
-import io.procpool.proto.v1.TaskRequest;
 import io.procpool.proto.v1.TaskResult;
 import io.procpool.proto.v1.Value;
 import java.time.Duration;
@@ -80,21 +79,8 @@ final class TaskIntake {
 
   /** Queues a task of an encoded function and inputs; see {@link PoolLifecycle#admit}. */
   <T> TaskFuture<T> enqueue(TaskEncoder.Function f, Payload inputs, boolean single, boolean continuation) {
-    TaskRequest.Builder b =
-        TaskRequest.newBuilder().setTaskId(taskIds.incrementAndGet()).setDescription(f.description());
-    if (inputs instanceof Payload.PackedScalars p) {
-      b.setPackedInputs(p.packed());
-    } else if (inputs instanceof Payload.Separate s) {
-      b.addAllInputs(s.values());
-    }
-    if (f.cacheId() != 0) {
-      // The bytes are added by the dispatcher only for a worker that has not seen this function yet.
-      b.setFunctionCacheable(true).setFunctionId(f.cacheId());
-    } else {
-      b.setFunction(f.bytes());
-    }
     TaskFuture<T> future = new TaskFuture<>(single);
-    TaskRecord r = new TaskRecord(b.build(), f, future);
+    TaskRecord r = new TaskRecord(taskIds.incrementAndGet(), f, inputs, future);
     List<Value> outOfBand = inputs.outOfBand();
     ctx.update(
         () -> {

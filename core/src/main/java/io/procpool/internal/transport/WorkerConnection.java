@@ -11,6 +11,7 @@ import io.procpool.proto.v1.WorkerMessage;
 import java.util.List;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.function.Supplier;
 
 /**
  * The parent's end of one authenticated worker stream: the switch that turns each worker message into a
@@ -47,7 +48,8 @@ public final class WorkerConnection implements WorkerService.StreamHandler {
 
   private final ServerCallStreamObserver<ParentMessage> out;
   private final Listener listener;
-  private final Queue<ParentMessage> outbox = new ConcurrentLinkedQueue<>();
+  /** Messages, or suppliers that build them as they are sent. */
+  private final Queue<Object> outbox = new ConcurrentLinkedQueue<>();
   private final Object sendLock = new Object();
 
   @GuardedBy("sendLock")
@@ -63,22 +65,35 @@ public final class WorkerConnection implements WorkerService.StreamHandler {
     outbox.add(message);
   }
 
+  /**
+   * Queues a message that {@code message} builds when it is sent, on the thread that flushes and without
+   * the pool's lock (a batch of tasks, whose requests need not exist while they are queued).
+   */
+  public void enqueue(Supplier<ParentMessage> message) {
+    outbox.add(message);
+  }
+
   /** Sends every queued message, in order. A closed stream drops them: its worker's exit settles it. */
   public void flush() {
     synchronized (sendLock) {
-      ParentMessage m;
-      while ((m = outbox.poll()) != null) {
+      Object next;
+      while ((next = outbox.poll()) != null) {
         if (closed) {
           continue;
         }
         try {
-          out.onNext(m);
+          out.onNext(message(next));
         } catch (RuntimeException e) {
           // Cancelled by the worker's side: its exit will be noticed.
           closed = true;
         }
       }
     }
+  }
+
+  @SuppressWarnings("unchecked")
+  private static ParentMessage message(Object queued) {
+    return queued instanceof ParentMessage m ? m : ((Supplier<ParentMessage>) queued).get();
   }
 
   /**

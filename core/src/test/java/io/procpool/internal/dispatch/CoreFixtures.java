@@ -1,14 +1,16 @@
 package io.procpool.internal.dispatch;
 
 import com.google.common.util.concurrent.MoreExecutors;
+import io.procpool.internal.codec.Payload;
 import io.procpool.internal.codec.SerialFilters;
 import io.procpool.internal.codec.TaskEncoder;
 import io.procpool.internal.codec.ValueCodec;
 import io.procpool.internal.worker.StatusFile;
-import io.procpool.proto.v1.TaskRequest;
 import io.procpool.proto.v1.Value;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 /** Parts of the core put together without a process, a server or a thread of their own. */
 final class CoreFixtures {
@@ -48,14 +50,14 @@ final class CoreFixtures {
   }
 
   static TaskRecord task(long id, int inputs) {
-    TaskRequest.Builder b = TaskRequest.newBuilder().setTaskId(id).setDescription("Fixture::task");
+    List<Value> values = new ArrayList<>();
     for (int i = 0; i < inputs; i++) {
-      b.addInputs(Value.newBuilder().setNull(true));
+      values.add(Value.newBuilder().setNull(true).build());
     }
     TaskEncoder.Function f =
         new TaskEncoder.Function(Value.getDefaultInstance(), 0, "Fixture::task", CoreFixtures.class.getClassLoader());
     TaskFuture<Object> future = new TaskFuture<>(inputs == 1);
-    return new TaskRecord(b.build(), f, future);
+    return new TaskRecord(id, f, new Payload.Separate(values), future);
   }
 
   /** The exception {@code r}'s future failed with; fails the test if it is not done or succeeded. */

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.procpool.internal.codec.Payload;
 import io.procpool.internal.codec.TaskEncoder;
 import io.procpool.internal.transport.WorkerConnection;
 import io.procpool.proto.v1.ParentMessage;
@@ -33,11 +34,9 @@ class DispatcherTest {
   }
 
   private static TaskRecord stateless(long id, long functionId) {
-    TaskRequest request =
-        TaskRequest.newBuilder().setTaskId(id).setDescription("F::f").addInputs(Value.newBuilder().setLong(id))
-            .setFunctionCacheable(true).setFunctionId(functionId).build();
     Value bytes = Value.newBuilder().setString("function bytes").build();
-    return new TaskRecord(request, new TaskEncoder.Function(bytes, functionId, "F::f", null), new TaskFuture<>(true));
+    return new TaskRecord(id, new TaskEncoder.Function(bytes, functionId, "F::f", null),
+        new Payload.Separate(List.of(Value.newBuilder().setLong(id).build())), new TaskFuture<>(true));
   }
 
   private void pump(CoreFixtures core, Dispatcher d, Worker... workers) {
