@@ -70,6 +70,20 @@ class PoolTest {
     assertEquals(shortOne.get(), third.get(), "the third task was sent ahead behind the first one");
   }
 
+  @Test
+  void submit_directListenerOnScalarResult_neverRunsOnTheTransportThread() throws Exception {
+    // Scalar results are completed by the transport thread that received them; listeners are handed off.
+    for (int i = 0; i < 50; i++) {
+      java.util.concurrent.CompletableFuture<String> ranOn = new java.util.concurrent.CompletableFuture<>();
+      ListenableFuture<Integer> f = pool.submit(PoolTest::square, i);
+      f.addListener(() -> ranOn.complete(Thread.currentThread().getName()),
+          com.google.common.util.concurrent.MoreExecutors.directExecutor());
+      assertEquals(i * i, f.get());
+      String name = ranOn.get(10, java.util.concurrent.TimeUnit.SECONDS);
+      assertTrue(!name.startsWith("procpool-grpc"), "listener ran on " + name);
+    }
+  }
+
   static int failOn13(int x) {
     if (x == 13) {
       throw new IllegalStateException("unlucky " + x);

@@ -95,6 +95,46 @@ final class Completions {
     }
   }
 
+  /** The most results a transport thread completes itself at once; a larger batch goes to the executor. */
+  static final int INLINE_MAX_RESULTS = 64;
+  /** The most bytes of outputs a transport thread decodes itself at once. */
+  static final int INLINE_MAX_BYTES = 64 << 10;
+
+  /**
+   * Whether {@code results} can be completed on the transport thread that received them: all succeeded,
+   * and their outputs are scalars, strings and short byte arrays, whose decoding runs no user code
+   * ({@code readObject}, static initializers, a protobuf class's loading) and takes microseconds.
+   * Listeners never run there either (see {@link TaskFuture#completeHandingOff}).
+   */
+  static boolean decodableInline(List<TaskResult> results) {
+    if (results.size() > INLINE_MAX_RESULTS) {
+      return false;
+    }
+    long bytes = 0;
+    for (TaskResult res : results) {
+      if (res.getCancelled() || res.hasFailure()) {
+        return false;
+      }
+      if (res.hasPackedOutputs()) {
+        bytes += res.getPackedOutputs().getSerializedSize();
+      } else {
+        for (Value v : res.getOutputsList()) {
+          switch (v.getKindCase()) {
+            case NULL, LONG, INT, DOUBLE, FLOAT, BOOL, SHORT, BYTE, CHAR -> bytes += 8;
+            case STRING, BYTES -> bytes += v.getSerializedSize();
+            default -> {
+              return false;
+            }
+          }
+        }
+      }
+      if (bytes > INLINE_MAX_BYTES) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   /** Fails {@code r}'s future; if even that throws (a listener), the error is logged, not thrown. */
   void failQuietly(TaskRecord r, Throwable t) {
     try {

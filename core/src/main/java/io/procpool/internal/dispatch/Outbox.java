@@ -56,6 +56,11 @@ final class Outbox {
     closes.add(connection);
   }
 
+  /** The pool's executor, for work that must leave a transport thread (see {@link TaskFuture#addListener}). */
+  ExecutorService executor() {
+    return executor;
+  }
+
   /** Runs {@code job} on the pool's executor, after the kills and sends recorded with it. */
   void later(Runnable job) {
     jobs.add(job);

@@ -1,7 +1,10 @@
 package io.procpool.internal.dispatch;
 
 import com.google.common.util.concurrent.AbstractFuture;
+import com.google.common.util.concurrent.MoreExecutors;
 import java.util.List;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 
 /**
  * The future of one task (a submit, or one chunk of a map). Its completion tells the pool (which
@@ -11,6 +14,12 @@ import java.util.List;
  * @param <T> the value: the single output of a submit, or the list of outputs of a chunk
  */
 final class TaskFuture<T> extends AbstractFuture<T> {
+  /**
+   * Set while a transport thread completes futures itself (see {@link Completions#completeInline}):
+   * listeners, which may run any user code, are then handed to this executor instead of running there.
+   */
+  private static final ThreadLocal<Executor> HAND_OFF = new ThreadLocal<>();
+
   private final boolean single;
   private volatile TaskRecord record;
   private volatile TaskIntake core;
@@ -57,6 +66,39 @@ final class TaskFuture<T> extends AbstractFuture<T> {
 
   boolean cancelQuietly() {
     return super.cancel(false);
+  }
+
+  /**
+   * Runs {@code completion} on this thread with every listener it triggers handed to {@code executor}:
+   * a transport thread completes futures without a thread hop, and still runs none of the user's code
+   * (a listener's executor's {@code execute} included).
+   */
+  static void completeHandingOff(Executor executor, Runnable completion) {
+    HAND_OFF.set(executor);
+    try {
+      completion.run();
+    } finally {
+      HAND_OFF.remove();
+    }
+  }
+
+  @Override
+  public void addListener(Runnable listener, Executor executor) {
+    super.addListener(
+        () -> {
+          Executor handOff = HAND_OFF.get();
+          if (handOff == null) {
+            executor.execute(listener);
+            return;
+          }
+          try {
+            handOff.execute(() -> executor.execute(listener));
+          } catch (RejectedExecutionException e) {
+            // The pool's executor is gone (the pool has terminated): nothing is left to stall.
+            executor.execute(listener);
+          }
+        },
+        MoreExecutors.directExecutor());
   }
 
   @Override

@@ -97,9 +97,13 @@ final class TaskIntake {
     return future;
   }
 
-  /** Results from worker {@code w}: taken out of flight under the lock, completed on the executor. */
+  /**
+   * Results from worker {@code w}: taken out of flight under the lock, then completed right here (on the
+   * transport thread) when decoding them runs no user code, else on the executor.
+   */
   void onResults(Worker w, List<TaskResult> results) {
     List<TaskRecord> done = new ArrayList<>(results.size());
+    boolean inline = Completions.decodableInline(results);
     ctx.update(
         () -> {
           w.lastHeardNanos = System.nanoTime();
@@ -110,6 +114,9 @@ final class TaskIntake {
               counters.countResult(res.getCancelled(), res.hasFailure());
             }
             done.add(r);
+          }
+          if (inline) {
+            return;
           }
           // The worker's output arena stays mapped until these are decoded, even if it exits meanwhile.
           SharedArena arena = w.outArena != null && w.outArena.retain() ? w.outArena : null;
@@ -124,6 +131,9 @@ final class TaskIntake {
                 }
               });
         });
+    if (inline) {
+      TaskFuture.completeHandingOff(ctx.outbox.executor(), () -> completions.complete(w, done, results, null));
+    }
   }
 
   /** A task's future is done (a result, a failure, a cancel): the pool may be able to terminate. */
