@@ -41,7 +41,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * threads and the timer thread (watchdog) each change state through {@link CoreContext#update}; none runs
  * user code. Futures are completed, and workers launched, on the pool's executor ({@code <pool>-exec-N}
  * threads, made as needed), except that a task failing at submit, and the cancellations of {@code
- * shutdownNow()}, complete in the calling thread.
+ * shutdownNow()}, complete in the calling thread, and results that need no user code to decode are
+ * completed by the transport thread with their listeners handed to the executor ({@link
+ * TaskFuture#completeHandingOff}).
  */
 public final class PoolCore {
   private static final AtomicLong POOL_IDS = new AtomicLong();
