@@ -2,6 +2,7 @@ package io.procpool;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -31,6 +32,10 @@ class SharedMemoryTest {
       b[i] = (byte) (i * 7 + seed);
     }
     return b;
+  }
+
+  static Object same(Object x) {
+    return x;
   }
 
   static byte[] reversed(byte[] in) {
@@ -163,6 +168,41 @@ class SharedMemoryTest {
       } else {
         System.setProperty("procpool.sharedMemory", was);
       }
+    }
+  }
+
+  /** Bytes the file holds in memory (not its size): a leaked slot keeps its pages. */
+  static long allocatedBytes(Path p) throws Exception {
+    Process stat = new ProcessBuilder("stat", "--format=%b", p.toString()).redirectErrorStream(true).start();
+    String out = new String(stat.getInputStream().readAllBytes()).trim();
+    assertEquals(0, stat.waitFor(), out);
+    return Long.parseLong(out) * 512;
+  }
+
+  @Test
+  void map_inputFailsToEncodeAfterALargeOne_theLargeOnesSlotIsGivenBack() throws Exception {
+    Set<Path> before = ownArenaDirectories();
+    try (Pool pool = Pool.builder().workers(1).build()) {
+      Set<Path> during = ownArenaDirectories();
+      during.removeAll(before);
+      Path in = during.iterator().next().resolve("in");
+      // Once the function is measured as fast, a map of two inputs goes as one chunk of two.
+      List<Object> small = new ArrayList<>();
+      for (int i = 0; i < 2_000; i++) {
+        small.add(i);
+      }
+      assertEquals(small, pool.map(SharedMemoryTest::same, small));
+      for (int i = 0; i < 40; i++) {
+        // Chunks of two: the second one is a large array and an input that cannot be encoded.
+        List<Object> inputs = List.of(pattern(i), pattern(i), pattern(i), new Object(),
+            pattern(i), pattern(i), pattern(i), pattern(i));
+        java.util.concurrent.ExecutionException e =
+            assertThrows(java.util.concurrent.ExecutionException.class, () -> pool.map(SharedMemoryTest::same, inputs));
+        assertTrue(e.getCause() instanceof TaskCodecException, String.valueOf(e.getCause()));
+      }
+      // Each refused map's 1 MiB slot was freed and the next one reused it; 40 leaked ones would hold 40 MiB.
+      assertTrue(allocatedBytes(in) < 8 * MIB, in + " holds " + allocatedBytes(in) + " bytes");
+      assertArrayEquals(reversed(pattern(1)), pool.submit(SharedMemoryTest::reversed, pattern(1)).get());
     }
   }
 }

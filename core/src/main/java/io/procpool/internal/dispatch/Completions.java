@@ -52,10 +52,7 @@ final class Completions {
         failQuietly(r, new TaskCodecException(
             "Cannot receive result of " + r + " from worker " + w.index + ": " + FailureCodec.describe(t), t));
       } finally {
-        for (Value v : outputs.outOfBand()) {
-          codec.releaseRead(v);
-        }
-        deleteBlobs(outputs.outOfBand());
+        discardOutputs(codec, outputs.outOfBand());
       }
     }
   }
@@ -150,6 +147,14 @@ final class Completions {
       codec.freeWritten(v);
     }
     deleteBlobs(inputs);
+  }
+
+  /** Releases the slots and deletes the files of a result's outputs, once read (or not wanted). */
+  private void discardOutputs(ValueCodec codec, List<Value> outputs) {
+    for (Value v : outputs) {
+      codec.releaseRead(v);
+    }
+    deleteBlobs(outputs);
   }
 
   /** Deletes the files behind any blob values (results once read, task inputs once the task is done). */

@@ -122,7 +122,14 @@ public final class Maps {
           }
           break;
         }
-        Value v = core.encoder().input(fn, raw.get(i));
+        Value v;
+        try {
+          v = core.encoder().input(fn, raw.get(i));
+        } catch (RuntimeException e) {
+          // The chunk's earlier inputs may hold arena slots or blob files.
+          core.discardInputs(chunk);
+          throw e;
+        }
         chunk.add(v);
         bytes += v.getSerializedSize();
       }

@@ -18,6 +18,7 @@ import io.procpool.internal.transport.WorkerService;
 import io.procpool.internal.worker.WorkerRuntime;
 import io.procpool.proto.v1.Bootstrap;
 import io.procpool.proto.v1.SerialFilter;
+import io.procpool.proto.v1.Value;
 import io.procpool.proto.v1.Welcome;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -261,6 +262,11 @@ public final class PoolCore {
    */
   public <T> ListenableFuture<T> enqueue(Task<?, ?> function, List<?> inputs, boolean single) {
     return intake.enqueue(function, inputs, single);
+  }
+
+  /** Gives back the arena slots and blob files of inputs encoded for a task that will not be queued. */
+  void discardInputs(List<Value> encoded) {
+    intake.discardInputs(encoded);
   }
 
   /** Queues a task of an encoded function and inputs; a {@code continuation} is a map's next chunk. */

@@ -65,6 +65,8 @@ final class TaskIntake {
         encoded.add(encoder.input(f, in));
       }
     } catch (TaskCodecException e) {
+      // The inputs already encoded may hold arena slots or blob files: give them back now.
+      discardInputs(encoded);
       synchronized (ctx.lock) {
         lifecycle.admit(false);
         counters.submitted++;
@@ -77,19 +79,33 @@ final class TaskIntake {
     return enqueue(f, new Payload.Separate(encoded), single, false);
   }
 
+  /** Gives back the arena slots and blob files of {@code encoded} inputs no task will use. */
+  void discardInputs(List<Value> encoded) {
+    List<Value> outOfBand = new Payload.Separate(encoded).outOfBand();
+    if (!outOfBand.isEmpty()) {
+      completions.discardInputs(outOfBand);
+    }
+  }
+
   /** Queues a task of an encoded function and inputs; see {@link PoolLifecycle#admit}. */
   <T> TaskFuture<T> enqueue(TaskEncoder.Function f, Payload inputs, boolean single, boolean continuation) {
     TaskFuture<T> future = new TaskFuture<>(single);
     TaskRecord r = new TaskRecord(taskIds.incrementAndGet(), f, inputs, future);
     List<Value> outOfBand = inputs.outOfBand();
-    ctx.update(
-        () -> {
-          lifecycle.admit(continuation);
-          counters.submitted++;
-          lifecycle.futureOpened();
-          future.bind(this, r);
-          dispatcher.add(r);
-        });
+    try {
+      ctx.update(
+          () -> {
+            lifecycle.admit(continuation);
+            counters.submitted++;
+            lifecycle.futureOpened();
+            future.bind(this, r);
+            dispatcher.add(r);
+          });
+    } catch (RuntimeException e) {
+      // Refused (the pool is shutting down): nothing will free its inputs' slots and files but this.
+      completions.discardInputs(outOfBand);
+      throw e;
+    }
     if (!outOfBand.isEmpty()) {
       future.addListener(() -> completions.discardInputs(outOfBand), MoreExecutors.directExecutor());
     }
