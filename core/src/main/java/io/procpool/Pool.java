@@ -16,7 +16,7 @@ import io.procpool.internal.supervisor.JvmCommand;
 import io.procpool.internal.supervisor.JvmLauncher;
 import io.procpool.internal.supervisor.WorkerClasspath;
 import io.procpool.internal.supervisor.WorkerHeap;
-import io.procpool.internal.supervisor.WorkerLauncher;
+import io.procpool.spi.WorkerLauncher;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -744,8 +744,17 @@ public final class Pool implements AutoCloseable {
       return this;
     }
 
-    /** Replaces the launcher (tests run workers as threads this way). */
-    Builder launcher(WorkerLauncher launcher) {
+    /**
+     * Where and how the worker JVMs are started (see {@link WorkerLauncher}). Default: child processes of
+     * this JVM, run with the command the other settings make ({@code javaHome}, {@code jvmOptions}, the
+     * class path, {@code environment}, {@code workingDirectory}); a launcher is given that command in its
+     * {@link io.procpool.spi.WorkerSpec} and may run it its own way. Everything else (tasks, futures,
+     * failures, retries, timeouts, cancel, shutdown) behaves the same whatever the launcher.
+     *
+     * @param launcher starts each worker; the pool closes it when it is done
+     * @return this builder
+     */
+    public Builder launcher(WorkerLauncher launcher) {
       this.launcher = requireNonNull(launcher, "launcher");
       return this;
     }

@@ -8,8 +8,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.common.util.concurrent.ListenableFuture;
 import com.google.common.util.concurrent.MoreExecutors;
-import io.procpool.internal.supervisor.LaunchedWorker;
+import io.procpool.internal.worker.InJvmWorker;
 import io.procpool.proto.v1.Bootstrap;
+import io.procpool.spi.WorkerHandle;
+import io.procpool.spi.WorkerSpec;
 import java.io.IOException;
 import java.io.Serializable;
 import java.nio.file.Files;
@@ -108,10 +110,11 @@ class CoreRegressionTest {
     final List<Path> statusFiles = new CopyOnWriteArrayList<>();
 
     @Override
-    public LaunchedWorker launch(Bootstrap bootstrap) throws IOException {
+    public WorkerHandle launch(WorkerSpec spec) throws IOException {
+      Bootstrap bootstrap = InJvmWorker.bootstrapOf(spec);
       statusFiles.add(Path.of(bootstrap.getStatusFile()));
       Files.createDirectories(Path.of(bootstrap.getBlobDir()).resolve("worker-" + (bootstrap.getWorkerId() + 1) + ".status"));
-      return super.launch(bootstrap);
+      return super.launch(spec);
     }
   }
 
@@ -136,7 +139,8 @@ class CoreRegressionTest {
   void replacedWorker_statusFile_isClosedAndDeleted() throws Exception {
     BlockingStatusLauncher launcher = new BlockingStatusLauncher() {
       @Override
-      public LaunchedWorker launch(Bootstrap bootstrap) throws IOException {
+      public WorkerHandle launch(WorkerSpec spec) throws IOException {
+        Bootstrap bootstrap = InJvmWorker.bootstrapOf(spec);
         statusFiles.add(Path.of(bootstrap.getStatusFile()));
         return launchPlain(bootstrap);
       }

@@ -5,11 +5,12 @@ import com.google.common.util.concurrent.ListenableFuture;
 import io.procpool.Task;
 import io.procpool.internal.dispatch.PoolConfig;
 import io.procpool.internal.dispatch.PoolCore;
-import io.procpool.internal.supervisor.LaunchedWorker;
-import io.procpool.internal.supervisor.WorkerLauncher;
 import io.procpool.internal.worker.InJvmWorker;
 import io.procpool.internal.worker.WorkerMain;
 import io.procpool.proto.v1.Bootstrap;
+import io.procpool.spi.WorkerHandle;
+import io.procpool.spi.WorkerLauncher;
+import io.procpool.spi.WorkerSpec;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -52,7 +53,8 @@ public class DispatchBenchmark {
   /** Runs the worker on threads of this JVM, connected over the pool's server. */
   static final class InJvmLauncher implements WorkerLauncher {
     @Override
-    public LaunchedWorker launch(Bootstrap bootstrap) throws IOException {
+    public WorkerHandle launch(WorkerSpec spec) throws IOException {
+      Bootstrap bootstrap = InJvmWorker.bootstrapOf(spec);
       return InJvmWorker.start(bootstrap, WorkerMain.channel(bootstrap), ClassLoader.getSystemClassLoader());
     }
   }

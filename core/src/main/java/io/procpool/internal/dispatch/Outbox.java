@@ -1,8 +1,8 @@
 package io.procpool.internal.dispatch;
 
-import io.procpool.internal.supervisor.LaunchedWorker;
 import io.procpool.internal.transport.WorkerConnection;
 import io.procpool.proto.v1.ParentMessage;
+import io.procpool.spi.WorkerHandle;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutorService;
@@ -27,7 +27,7 @@ import java.util.function.Supplier;
  * entry point of the core flushes after releasing the lock, so nothing recorded waits for long. Thread-safe.
  */
 final class Outbox {
-  private final Queue<LaunchedWorker> kills = new ConcurrentLinkedQueue<>();
+  private final Queue<WorkerHandle> kills = new ConcurrentLinkedQueue<>();
   private final Queue<WorkerConnection> sends = new ConcurrentLinkedQueue<>();
   private final Queue<WorkerConnection> closes = new ConcurrentLinkedQueue<>();
   private final Queue<Runnable> jobs = new ConcurrentLinkedQueue<>();
@@ -37,7 +37,7 @@ final class Outbox {
     this.executor = executor;
   }
 
-  void kill(LaunchedWorker process) {
+  void kill(WorkerHandle process) {
     kills.add(process);
   }
 
@@ -68,7 +68,7 @@ final class Outbox {
 
   /** Carries out everything recorded so far. Call without the core lock. */
   void flush() {
-    LaunchedWorker p;
+    WorkerHandle p;
     while ((p = kills.poll()) != null) {
       p.kill();
     }

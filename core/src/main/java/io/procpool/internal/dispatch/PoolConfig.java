@@ -3,7 +3,7 @@ package io.procpool.internal.dispatch;
 import io.procpool.Task;
 import io.procpool.internal.supervisor.JvmCommand;
 import io.procpool.internal.supervisor.JvmLauncher;
-import io.procpool.internal.supervisor.WorkerLauncher;
+import io.procpool.spi.WorkerLauncher;
 import java.time.Duration;
 
 /**

@@ -1,7 +1,5 @@
 package io.procpool.internal.dispatch;
 
-import io.procpool.internal.supervisor.Durations;
-import io.procpool.internal.supervisor.ExitHook;
 import com.google.common.util.concurrent.ListenableFuture;
 import com.google.common.util.concurrent.SettableFuture;
 import io.procpool.PoolStats;
@@ -13,6 +11,10 @@ import io.procpool.internal.codec.Payload;
 import io.procpool.internal.codec.SerialFilters;
 import io.procpool.internal.codec.TaskEncoder;
 import io.procpool.internal.codec.ValueCodec;
+import io.procpool.internal.supervisor.Durations;
+import io.procpool.internal.supervisor.ExitHook;
+import io.procpool.internal.supervisor.InProcessLauncher;
+import io.procpool.internal.supervisor.JvmLauncher;
 import io.procpool.internal.transport.PoolServer;
 import io.procpool.internal.transport.WorkerService;
 import io.procpool.internal.worker.WorkerRuntime;
@@ -70,10 +72,10 @@ public final class PoolCore {
     this.config = config;
     this.name = config.name() + "-" + POOL_IDS.incrementAndGet();
     this.resources = PoolResources.create(config, name);
-    if (!config.elastic()) {
+    if (!config.elastic() && resources.launcher instanceof JvmLauncher local) {
       // The workers' JVMs start up while this one starts the server; they wait for their bootstrap.
       try {
-        resources.launcher.prestart(config.workers());
+        local.prestart(config.workers());
       } catch (IOException | RuntimeException e) {
         // Then each launch starts its own JVM, and reports what goes wrong.
         log.log(System.Logger.Level.DEBUG, "{0}: could not start workers ahead of time: {1}", name, e.toString());
@@ -115,8 +117,8 @@ public final class PoolCore {
       PoolServer server =
           resources.startServer(
               new WorkerService(resources.secret, streams, resources.timer, 30_000, log),
-              resources.launcher.inProcess());
-      supervisor.configure(lifecycle, bootstrap(server));
+              resources.launcher instanceof InProcessLauncher);
+      supervisor.configure(lifecycle, bootstrap(server), resources::spec);
     } catch (IOException | RuntimeException e) {
       resources.close();
       if (e instanceof IOException io) {

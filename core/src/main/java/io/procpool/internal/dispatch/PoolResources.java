@@ -5,16 +5,23 @@ import io.procpool.internal.codec.SerialFilters;
 import io.procpool.internal.codec.SharedArena;
 import io.procpool.internal.codec.ValueCodec;
 import io.procpool.internal.supervisor.ClassDataSharing;
+import io.procpool.internal.supervisor.InProcessLauncher;
+import io.procpool.internal.supervisor.JvmCommand;
 import io.procpool.internal.supervisor.JvmLauncher;
 import io.procpool.internal.supervisor.PoolDirectory;
-import io.procpool.internal.supervisor.WorkerLauncher;
 import io.procpool.internal.transport.PoolServer;
 import io.procpool.internal.transport.WorkerService;
+import io.procpool.proto.v1.Bootstrap;
+import io.procpool.spi.WorkerLauncher;
+import io.procpool.spi.WorkerSpec;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -53,6 +60,11 @@ final class PoolResources {
 
   volatile PoolServer server;
 
+  /** How a worker JVM is run on this machine; what {@link #spec} offers every launcher. */
+  private final JvmCommand command;
+  /** {@link #command} as a command line, made once (it writes the class path's argfile). */
+  private List<String> commandLine;
+
   /** The input arena's size: its pages are touched only as far as inputs in flight at once reach. */
   static final int INPUT_ARENA_BYTES = 512 << 20;
   /** An arena with no live slot for this long gives its memory back (see {@link SharedArena#trimIfIdle}). */
@@ -68,8 +80,9 @@ final class PoolResources {
   private PoolResources(
       PoolDirectory directory, ByteString secret, ValueCodec codec, WorkerLauncher launcher, boolean capture,
       ScheduledExecutorService timer, ExecutorService executor, PoolDirectory arenaDirectory,
-      SharedArena inputArena) {
+      SharedArena inputArena, JvmCommand command) {
     this.directory = directory;
+    this.command = command;
     this.arenaDirectory = arenaDirectory;
     this.inputArena = inputArena;
     this.dir = directory.path();
@@ -111,12 +124,17 @@ final class PoolResources {
       }
       ValueCodec codec =
           new ValueCodec(SerialFilters.filter(SerialFilters.pattern(config.serialFilter())), dir, inputArena, null);
-      WorkerLauncher launcher =
-          config.launcher() != null
-              ? config.launcher()
-              : new JvmLauncher(ClassDataSharing.apply(config.command(), dir, name), dir, config.output(),
-                  config.name());
-      boolean capture = Capture.enabled(config.output(), launcher.inProcess());
+      JvmCommand command;
+      WorkerLauncher launcher;
+      if (config.launcher() != null) {
+        // Another launcher may run the command elsewhere, where this machine's archive does not exist.
+        command = config.command();
+        launcher = config.launcher();
+      } else {
+        command = ClassDataSharing.apply(config.command(), dir, name);
+        launcher = new JvmLauncher(command, dir, config.output(), config.name());
+      }
+      boolean capture = Capture.enabled(config.output(), launcher instanceof InProcessLauncher);
       ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, name + "-timer"));
       if (inputArena != null) {
         SharedArena arena = inputArena;
@@ -128,7 +146,7 @@ final class PoolResources {
           new ThreadPoolExecutor(0, Integer.MAX_VALUE, 10, TimeUnit.SECONDS, new SynchronousQueue<>(),
               r -> daemon(r, name + "-exec-" + n.incrementAndGet()));
       return new PoolResources(directory, ByteString.copyFrom(s), codec, launcher, capture, timer, executor,
-          arenaDirectory, inputArena);
+          arenaDirectory, inputArena, command);
     } catch (RuntimeException e) {
       if (inputArena != null) {
         inputArena.close();
@@ -149,6 +167,31 @@ final class PoolResources {
     }
     Path dir = Path.of(p);
     return Files.isDirectory(dir) && Files.isWritable(dir) ? dir : null;
+  }
+
+  /** What the launcher is given to start the worker {@code bootstrap} is for. */
+  WorkerSpec spec(Bootstrap bootstrap) throws IOException {
+    List<String> line;
+    synchronized (this) {
+      if (commandLine == null) {
+        commandLine = command == null ? List.of() : command.toCommand(dir, JvmLauncher.MAIN_CLASS);
+      }
+      line = commandLine;
+    }
+    return new WorkerSpec(bootstrap.getWorkerIndex(), bootstrap.getWorkerId(), bootstrap.getPoolName(),
+        delimited(bootstrap), bootstrap.getTarget(), line,
+        command == null ? Map.of() : command.environment(), command == null ? null : command.workingDirectory());
+  }
+
+  /** {@code bootstrap} as a worker reads it: length-delimited. */
+  static byte[] delimited(Bootstrap bootstrap) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream(bootstrap.getSerializedSize() + 8);
+    try {
+      bootstrap.writeDelimitedTo(out);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return out.toByteArray();
   }
 
   private static Thread daemon(Runnable r, String name) {

@@ -3,12 +3,13 @@ package io.procpool.internal.dispatch;
 import io.procpool.WorkerStartException;
 import io.procpool.internal.codec.SharedArena;
 import io.procpool.internal.jfr.PoolEvents;
-import io.procpool.internal.supervisor.LaunchedWorker;
-import io.procpool.internal.supervisor.WorkerLauncher;
 import io.procpool.internal.worker.StatusFile;
 import io.procpool.proto.v1.Bootstrap;
 import io.procpool.proto.v1.ParentMessage;
 import io.procpool.proto.v1.Shutdown;
+import io.procpool.spi.WorkerHandle;
+import io.procpool.spi.WorkerLauncher;
+import io.procpool.spi.WorkerSpec;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -77,6 +78,7 @@ final class Supervisor {
   private final Settlement settlement;
   private volatile Lifecycle lifecycle;
   private volatile Bootstrap template;
+  private volatile Specs specs;
 
   // Guarded by the core lock.
   private final Worker[] current;
@@ -104,9 +106,23 @@ final class Supervisor {
     this.settlement = settlement;
   }
 
-  /** Sets what every worker is started with, before the first launch. */
+  /** Turns a worker's bootstrap into what its launcher is given. */
+  @FunctionalInterface
+  interface Specs {
+    WorkerSpec of(Bootstrap bootstrap) throws IOException;
+  }
+
+  /** Sets what every worker is started with, before the first launch (with no command line: tests). */
   void configure(Lifecycle lifecycle, Bootstrap template) {
+    configure(lifecycle, template,
+        b -> new WorkerSpec(b.getWorkerIndex(), b.getWorkerId(), b.getPoolName(), PoolResources.delimited(b),
+            b.getTarget(), List.of(), Map.of(), null));
+  }
+
+  /** Sets what every worker is started with, and how its launcher's {@link WorkerSpec} is made. */
+  void configure(Lifecycle lifecycle, Bootstrap template, Specs specs) {
     this.lifecycle = lifecycle;
+    this.specs = specs;
     this.template = template;
   }
 
@@ -321,9 +337,9 @@ final class Supervisor {
       bb.setOutputArena(arena.path().toString());
     }
     Bootstrap b = bb.build();
-    LaunchedWorker p;
+    WorkerHandle p;
     try {
-      p = launcher.launch(Capture.withFiles(b, capture, dir, w.workerId));
+      p = launcher.launch(specs.of(Capture.withFiles(b, capture, dir, w.workerId)));
     } catch (IOException | RuntimeException e) {
       launchFailed(w, "Cannot launch worker " + w.index, e);
       return;
@@ -335,7 +351,7 @@ final class Supervisor {
           w.lastHeardNanos = clock.getAsLong();
           if (w.killReason != null) {
             outbox.kill(p);
-          } else if (w.helloPid != 0 && w.helloPid != p.pid()) {
+          } else if (w.helloPid != 0 && p.pid() >= 0 && w.helloPid != p.pid()) {
             kill(w, "its Hello named pid " + w.helloPid + ", not " + p.pid());
           }
         });
@@ -377,7 +393,7 @@ final class Supervisor {
 
   /** The worker's stream ended. It is settled once its process has exited too. */
   void streamClosed(Worker w) {
-    LaunchedWorker[] p = {null};
+    WorkerHandle[] p = {null};
     ctx.update(
         () -> {
           w.streamClosed = true;

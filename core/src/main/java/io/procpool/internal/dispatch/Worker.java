@@ -2,10 +2,10 @@ package io.procpool.internal.dispatch;
 
 import io.procpool.WorkerStartException;
 import io.procpool.internal.codec.SharedArena;
-import io.procpool.internal.supervisor.LaunchedWorker;
 import io.procpool.internal.transport.WorkerConnection;
 import io.procpool.internal.worker.StatusFile;
 import io.procpool.internal.worker.WorkerRuntime;
+import io.procpool.spi.WorkerHandle;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -53,7 +53,7 @@ final class Worker {
   /** Where this worker writes large results; null if the pool has no arenas or once it is settled. */
   SharedArena outArena;
   /** Null until the launcher returns. */
-  LaunchedWorker process;
+  WorkerHandle process;
   /** Null until the worker's Hello is accepted. */
   WorkerConnection connection;
 
@@ -143,9 +143,11 @@ final class Worker {
     return id == 0 ? null : inFlight.get(id);
   }
 
+  /** The worker's pid: as its launcher sees it, else as the worker said when it connected, else -1. */
   long pid() {
-    LaunchedWorker p = process;
-    return p == null ? -1 : p.pid();
+    WorkerHandle p = process;
+    long pid = p == null ? -1 : p.pid();
+    return pid >= 0 ? pid : helloPid != 0 ? helloPid : -1;
   }
 
   /** Why the worker did not start: the failure recorded, else what its exit code says. */

@@ -65,7 +65,7 @@ final class WorkerStreams implements WorkerService.Acceptor {
         }
         // The process handle may not be recorded yet (a fast worker can connect before the launcher
         // returns); then the launch compares the pids when it records the handle.
-        if (w.process != null && w.process.pid() != hello.getPid()) {
+        if (w.process != null && w.process.pid() >= 0 && w.process.pid() != hello.getPid()) {
           throw refusal("worker " + w.index + " is pid " + w.pid() + ", not pid " + hello.getPid());
         }
         w.helloPid = hello.getPid();

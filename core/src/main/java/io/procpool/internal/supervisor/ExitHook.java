@@ -1,5 +1,6 @@
 package io.procpool.internal.supervisor;
 
+import io.procpool.spi.WorkerHandle;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -21,7 +22,7 @@ import java.util.concurrent.TimeoutException;
 public final class ExitHook {
   static final long KILL_WAIT_MILLIS = 2_000;
 
-  private static final Set<LaunchedWorker> WORKERS = ConcurrentHashMap.newKeySet();
+  private static final Set<WorkerHandle> WORKERS = ConcurrentHashMap.newKeySet();
   private static final Set<PoolDirectory> DIRECTORIES = ConcurrentHashMap.newKeySet();
   private static final Set<Runnable> POOLS = ConcurrentHashMap.newKeySet();
 
@@ -36,11 +37,11 @@ public final class ExitHook {
 
   private ExitHook() {}
 
-  static void register(LaunchedWorker worker) {
+  static void register(WorkerHandle worker) {
     WORKERS.add(worker);
   }
 
-  static void unregister(LaunchedWorker worker) {
+  static void unregister(WorkerHandle worker) {
     WORKERS.remove(worker);
   }
 
@@ -70,7 +71,7 @@ public final class ExitHook {
       }
     }
     List<CompletableFuture<Integer>> exits = new ArrayList<>();
-    for (LaunchedWorker w : WORKERS) {
+    for (WorkerHandle w : WORKERS) {
       w.kill();
       exits.add(w.onExit());
     }

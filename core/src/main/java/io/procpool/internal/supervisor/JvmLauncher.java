@@ -1,7 +1,9 @@
 package io.procpool.internal.supervisor;
 
 import com.google.errorprone.annotations.concurrent.GuardedBy;
-import io.procpool.proto.v1.Bootstrap;
+import io.procpool.spi.WorkerHandle;
+import io.procpool.spi.WorkerLauncher;
+import io.procpool.spi.WorkerSpec;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Path;
@@ -64,7 +66,10 @@ public final class JvmLauncher implements WorkerLauncher {
   @GuardedBy("spares")
   private boolean closed;
 
-  @Override
+  /**
+   * Starts up to {@code workers} worker JVMs ahead of time, before the pool has a bootstrap for them, so
+   * that their start-up overlaps the pool's own; later {@link #launch} calls hand them out.
+   */
   public void prestart(int workers) throws IOException {
     for (int i = 0; i < workers; i++) {
       ProcessWorker spare = start();
@@ -79,7 +84,7 @@ public final class JvmLauncher implements WorkerLauncher {
   }
 
   @Override
-  public LaunchedWorker launch(Bootstrap bootstrap) throws IOException {
+  public WorkerHandle launch(WorkerSpec spec) throws IOException {
     ProcessWorker w;
     synchronized (spares) {
       w = spares.poll();
@@ -88,11 +93,11 @@ public final class JvmLauncher implements WorkerLauncher {
       w = start();
     }
     if (output == OutputMode.PREFIX || output == OutputMode.CAPTURE) {
-      String threadName = bootstrap.getPoolName() + "-w" + bootstrap.getWorkerIndex();
-      OutputPump.start(w.process, name, bootstrap.getWorkerIndex(), threadName);
+      String threadName = spec.poolName() + "-w" + spec.index();
+      OutputPump.start(w.process, name, spec.index(), threadName);
     }
     try {
-      bootstrap.writeDelimitedTo(w.stdin);
+      w.stdin.write(spec.bootstrap());
       w.stdin.flush();
     } catch (IOException e) {
       // The JVM died at once (bad options): its exit code tells why; onExit reports it.
@@ -136,7 +141,7 @@ public final class JvmLauncher implements WorkerLauncher {
   }
 
   /** A worker that is a child process. */
-  static final class ProcessWorker implements LaunchedWorker {
+  static final class ProcessWorker implements WorkerHandle {
     private final Process process;
     private final OutputStream stdin;
     private final CompletableFuture<Integer> exit;
@@ -200,8 +205,13 @@ public final class JvmLauncher implements WorkerLauncher {
     }
 
     @Override
-    public String toString() {
+    public String description() {
       return "pid " + process.pid();
+    }
+
+    @Override
+    public String toString() {
+      return description();
     }
   }
 }

@@ -1,8 +1,9 @@
 package io.procpool.internal.worker;
 
 import io.grpc.ManagedChannel;
-import io.procpool.internal.supervisor.LaunchedWorker;
 import io.procpool.proto.v1.Bootstrap;
+import io.procpool.spi.WorkerHandle;
+import io.procpool.spi.WorkerSpec;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
@@ -14,13 +15,22 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * uses it over the pool's real transport, tests over gRPC's in-process transport. "Killing" it closes its channel and
  * reports 137, as SIGKILL would.
  */
-public final class InJvmWorker implements LaunchedWorker {
+public final class InJvmWorker implements WorkerHandle {
   private final ManagedChannel channel;
   private final CompletableFuture<Integer> exit = new CompletableFuture<>();
   private final AtomicBoolean exiting = new AtomicBoolean();
 
   private InJvmWorker(ManagedChannel channel) {
     this.channel = channel;
+  }
+
+  /** The bootstrap a launcher was given for {@code spec}, read back (for workers that run in this JVM). */
+  public static Bootstrap bootstrapOf(WorkerSpec spec) throws IOException {
+    Bootstrap b = Bootstrap.parseDelimitedFrom(new java.io.ByteArrayInputStream(spec.bootstrap()));
+    if (b == null) {
+      throw new IOException(spec + " carries no bootstrap");
+    }
+    return b;
   }
 
   /**

@@ -2,9 +2,10 @@ package io.procpool.internal.worker;
 
 import io.procpool.internal.dispatch.PoolConfig;
 import io.procpool.internal.dispatch.PoolCore;
-import io.procpool.internal.supervisor.LaunchedWorker;
-import io.procpool.internal.supervisor.WorkerLauncher;
 import io.procpool.proto.v1.Bootstrap;
+import io.procpool.spi.WorkerHandle;
+import io.procpool.spi.WorkerLauncher;
+import io.procpool.spi.WorkerSpec;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -45,7 +46,8 @@ public final class Training {
   /** Runs the worker on threads of this JVM, connected over the pool's real server. */
   static final class InJvmLauncher implements WorkerLauncher {
     @Override
-    public LaunchedWorker launch(Bootstrap bootstrap) throws java.io.IOException {
+    public WorkerHandle launch(WorkerSpec spec) throws java.io.IOException {
+      Bootstrap bootstrap = InJvmWorker.bootstrapOf(spec);
       InJvmWorker w =
           InJvmWorker.start(bootstrap, WorkerMain.channel(bootstrap), ClassLoader.getSystemClassLoader());
       return w;

@@ -1,8 +1,9 @@
 package io.procpool.internal.dispatch;
 
-import io.procpool.internal.supervisor.LaunchedWorker;
-import io.procpool.internal.supervisor.WorkerLauncher;
 import io.procpool.proto.v1.Bootstrap;
+import io.procpool.spi.WorkerHandle;
+import io.procpool.spi.WorkerLauncher;
+import io.procpool.spi.WorkerSpec;
 import java.io.IOException;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -20,7 +21,8 @@ final class FakeLauncher implements WorkerLauncher {
   }
 
   @Override
-  public LaunchedWorker launch(Bootstrap bootstrap) throws IOException {
+  public WorkerHandle launch(WorkerSpec spec) throws IOException {
+    Bootstrap bootstrap = io.procpool.internal.worker.InJvmWorker.bootstrapOf(spec);
     if (fail) {
       throw new IOException("no java here");
     }
@@ -30,7 +32,7 @@ final class FakeLauncher implements WorkerLauncher {
     return p;
   }
 
-  final class FakeProcess implements LaunchedWorker {
+  final class FakeProcess implements WorkerHandle {
     final long pid;
     final CompletableFuture<Integer> exit = new CompletableFuture<>();
 

@@ -1,5 +1,6 @@
 package io.procpool.internal.supervisor;
 
+import io.procpool.spi.WorkerHandle;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -46,6 +47,13 @@ class JvmLauncherTest {
     spares().forEach(ProcessHandle::destroyForcibly);
   }
 
+  private static io.procpool.spi.WorkerSpec spec(Bootstrap b) throws java.io.IOException {
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    b.writeDelimitedTo(out);
+    return new io.procpool.spi.WorkerSpec(0, 1, "test", out.toByteArray(), "unix:/nowhere", List.of(),
+        java.util.Map.of(), null);
+  }
+
   @Test
   void close_sparesNeverLaunched_killsEveryOne() throws Exception {
     JvmLauncher l = launcher();
@@ -64,7 +72,7 @@ class JvmLauncherTest {
     l.prestart(1);
     long spare = spares().get(0).pid();
 
-    LaunchedWorker w = l.launch(Bootstrap.newBuilder().setPoolName("test").build());
+    WorkerHandle w = l.launch(spec(Bootstrap.newBuilder().setPoolName("test").build()));
     try {
       assertEquals(spare, w.pid());
       assertEquals(1, spares().size());
@@ -77,7 +85,7 @@ class JvmLauncherTest {
   void launch_withoutPrestart_startsAJvm() throws Exception {
     JvmLauncher l = launcher();
 
-    LaunchedWorker w = l.launch(Bootstrap.newBuilder().setPoolName("test").build());
+    WorkerHandle w = l.launch(spec(Bootstrap.newBuilder().setPoolName("test").build()));
     try {
       assertEquals(List.of(w.pid()), spares().stream().map(ProcessHandle::pid).toList());
     } finally {
