@@ -30,13 +30,13 @@ public final class WorkerMain {
 
   public static void main(String[] args) {
     InputStream stdin = System.in;
-    Bootstrap parsed;
-    try {
-      parsed = Bootstrap.parseDelimitedFrom(stdin);
-    } catch (IOException e) {
-      parsed = null;
+    BootstrapSource.Read read = BootstrapSource.read(System.getenv(), stdin);
+    if (read.problem() != null) {
+      System.err.println("procpool worker: " + read.problem());
+      System.exit(WorkerRuntime.EXIT_BAD_BOOTSTRAP);
+      return;
     }
-    final Bootstrap bootstrap = parsed;
+    final Bootstrap bootstrap = read.bootstrap();
     if (bootstrap == null && Boolean.getBoolean(JvmLauncher.STARTED_BY_POOL)) {
       // A JVM a pool started ahead of time, whose pool closed, or died, before needing it.
       System.exit(WorkerRuntime.EXIT_PARENT_GONE);
@@ -44,13 +44,18 @@ public final class WorkerMain {
     }
     if (bootstrap == null) {
       System.err.println(
-          "procpool worker: no bootstrap on stdin; this class is started by io.procpool.Pool, not by hand");
+          "procpool worker: no bootstrap on stdin (nor in " + BootstrapSource.FILE_VARIABLE + " or "
+              + BootstrapSource.VALUE_VARIABLE + "); this class is started by io.procpool.Pool, not by hand");
       System.exit(WorkerRuntime.EXIT_BAD_BOOTSTRAP);
       return;
     }
     // Tasks that read System.in see an empty stream, as under multiprocessing.
     System.setIn(new ByteArrayInputStream(new byte[0]));
-    ParentWatch.start(stdin, WorkerRuntime.EXIT_PARENT_GONE);
+    if (read.fromStdin()) {
+      // Our parent feeds our stdin: its end (and our parent process's end) means the parent is gone.
+      // A worker bootstrapped otherwise may not be our parent's child at all: its stream tells.
+      ParentWatch.start(stdin, WorkerRuntime.EXIT_PARENT_GONE);
+    }
     ParentWatch.killDescendantsOnExit();
     if (bootstrap.getProtocolVersion() != WorkerRuntime.PROTOCOL_VERSION) {
       System.err.println(
