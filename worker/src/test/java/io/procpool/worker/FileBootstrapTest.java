@@ -8,7 +8,10 @@ import io.procpool.Pool;
 import io.procpool.spi.WorkerHandle;
 import io.procpool.spi.WorkerLauncher;
 import io.procpool.spi.WorkerSpec;
+import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -30,9 +33,14 @@ import org.junit.jupiter.api.io.TempDir;
 class FileBootstrapTest {
   @TempDir Path dir;
 
-  final class FileLauncher implements WorkerLauncher {
+  static final class FileLauncher implements WorkerLauncher {
+    final Path dir;
     final List<Path> files = new CopyOnWriteArrayList<>();
     final List<Process> processes = new CopyOnWriteArrayList<>();
+
+    FileLauncher(Path dir) {
+      this.dir = dir;
+    }
 
     @Override
     public WorkerHandle launch(WorkerSpec spec) throws IOException {
@@ -75,7 +83,7 @@ class FileBootstrapTest {
 
   @Test
   void worker_bootstrapInAFileAndStdinClosed_runsTasksAndLeavesWithThePool() throws Exception {
-    FileLauncher launcher = new FileLauncher();
+    FileLauncher launcher = new FileLauncher(dir);
     try (Pool pool = Pool.builder().workers(2).launcher(launcher).build()) {
       List<Integer> in = new ArrayList<>();
       List<Integer> expected = new ArrayList<>();
@@ -91,6 +99,56 @@ class FileBootstrapTest {
     }
     for (Process p : launcher.processes) {
       assertTrue(p.waitFor(30, TimeUnit.SECONDS), "worker " + p.pid() + " still running after close");
+    }
+  }
+
+  /** A parent of its own: builds a pool of file-bootstrapped workers, prints their pids, then waits. */
+  public static final class Parent {
+    public static void main(String[] args) throws Exception {
+      FileLauncher launcher = new FileLauncher(Path.of(args[0]));
+      Pool pool = Pool.builder().workers(2).launcher(launcher).build();
+      assertEquals(42, (int) pool.submit(FileBootstrapTest::twice, 21).get());
+      StringBuilder pids = new StringBuilder("pids");
+      for (Process p : launcher.processes) {
+        pids.append(' ').append(p.pid());
+      }
+      System.out.println(pids);
+      System.out.flush();
+      Thread.sleep(600_000);
+    }
+  }
+
+  @Test
+  void worker_bootstrapInAFileParentKilled_exitsWithinSeconds() throws Exception {
+    String java = ProcessHandle.current().info().command().orElseThrow();
+    Process parent =
+        new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), Parent.class.getName(), dir.toString())
+            .redirectError(ProcessBuilder.Redirect.DISCARD)
+            .start();
+    List<ProcessHandle> workers = new ArrayList<>();
+    try {
+      BufferedReader out =
+          new BufferedReader(new InputStreamReader(parent.getInputStream(), StandardCharsets.UTF_8));
+      String line;
+      while ((line = out.readLine()) != null && !line.startsWith("pids")) {
+        // Skip anything else the parent prints.
+      }
+      assertTrue(line != null, "the parent printed no pids (exit " + (parent.isAlive() ? "none yet" : parent.exitValue()) + ")");
+      for (String pid : line.substring(4).trim().split(" ")) {
+        workers.add(ProcessHandle.of(Long.parseLong(pid)).orElseThrow());
+      }
+      assertEquals(2, workers.size());
+      // SIGKILL: no hook of the parent runs, and the workers' stdin was closed from the start.
+      parent.destroyForcibly();
+      assertTrue(parent.waitFor(30, TimeUnit.SECONDS));
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+      while (workers.stream().anyMatch(ProcessHandle::isAlive)) {
+        assertTrue(System.nanoTime() < deadline, "a worker outlived its parent by 20 s");
+        Thread.sleep(50);
+      }
+    } finally {
+      parent.destroyForcibly();
+      workers.forEach(ProcessHandle::destroyForcibly);
     }
   }
 }
