@@ -72,6 +72,23 @@ class ExamplesTest {
   }
 
   @Test
+  void slurmPrimes_onTheTestCluster_countsEveryPrimeInSlurmJobs() throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue(
+        System.getProperty("os.name").startsWith("Linux") && "root".equals(System.getProperty("user.name")),
+        "the Slurm example runs on the cluster scripts/slurm-cluster.sh brings up, which needs root on Linux");
+    Process up = new ProcessBuilder("bash", "../scripts/slurm-cluster.sh", "up").redirectErrorStream(true).start();
+    String log = new String(up.getInputStream().readAllBytes(), UTF_8);
+    assertEquals(0, up.waitFor(), log);
+
+    long count = io.procpool.examples.slurm.SlurmPrimes.run(2, 100_000, 8, out, ProcessBuilder.Redirect.DISCARD);
+
+    assertEquals(9_592, count);
+    String printed = bytes.toString(UTF_8);
+    assertTrue(printed.contains("\n  Slurm job ") || printed.contains("  Slurm job "), printed);
+    assertFalse(printed.contains("Slurm job null"), "a range was counted outside Slurm: " + printed);
+  }
+
+  @Test
   void primesMap_smallRange_countsEveryPrimeOnWorkerPids() throws Exception {
     long count = PrimesMap.run(2, 100_000, 16, out);
 
