@@ -40,6 +40,17 @@ public interface WorkerLauncher {
    */
   WorkerHandle launch(WorkerSpec worker) throws IOException;
 
+  /**
+   * Whether this launcher's workers run on the parent's machine ({@link Network#thisMachine()}, the
+   * default) or may run on others ({@link Network#routable()}): the pool asks once, as it is built, and
+   * listens, encrypts and moves large arrays accordingly.
+   *
+   * @return where the workers run
+   */
+  default Network network() {
+    return Network.thisMachine();
+  }
+
   /** The pool is done with this launcher: release what it holds. The default does nothing. */
   default void close() {}
 }
