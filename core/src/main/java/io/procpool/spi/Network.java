@@ -67,8 +67,9 @@ public final class Network {
   public static Network routable(String advertisedHost) {
     requireNonNull(advertisedHost, "advertisedHost");
     String h = advertisedHost.strip();
-    if (h.isEmpty() || h.chars().anyMatch(Character::isWhitespace) || (h.contains(":") && !h.startsWith("["))
-        && h.chars().filter(c -> c == ':').count() == 1) {
+    // One colon is a port ("host:8080"); an IPv6 address has several.
+    boolean hasPort = h.chars().filter(c -> c == ':').count() == 1 || h.contains("]:");
+    if (h.isEmpty() || h.chars().anyMatch(Character::isWhitespace) || hasPort) {
       throw new IllegalArgumentException(
           "advertisedHost must be a host name or address without a port, not \"" + advertisedHost + "\"");
     }
