@@ -23,6 +23,12 @@ import java.util.Optional;
  * {@code srun}); one that runs them elsewhere needs the same classes there.
  */
 public final class WorkerSpec {
+  /**
+   * The worker JVM's main class, for launchers that build a worker's command line themselves (a container
+   * image's {@code java -cp /app/lib/* ...}): it reads the bootstrap, dials back and runs tasks.
+   */
+  public static final String WORKER_MAIN_CLASS = "io.procpool.internal.worker.WorkerMain";
+
   private final int index;
   private final long id;
   private final String poolName;

@@ -26,7 +26,7 @@ import java.util.concurrent.CompletableFuture;
  * exits).
  */
 public final class JvmLauncher implements WorkerLauncher {
-  public static final String MAIN_CLASS = "io.procpool.internal.worker.WorkerMain";
+  public static final String MAIN_CLASS = io.procpool.spi.WorkerSpec.WORKER_MAIN_CLASS;
 
   /**
    * Set on the command line of the JVMs a pool starts: end-of-file on stdin before any bootstrap then
