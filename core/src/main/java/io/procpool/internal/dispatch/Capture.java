@@ -37,6 +37,10 @@ public final class Capture {
     if (!capture) {
       return bootstrap;
     }
+    if (bootstrap.getReportBegun()) {
+      // A worker that may be on another machine captures into files of its own (see TaskCapture).
+      return bootstrap.toBuilder().setCapture(OutputCapture.getDefaultInstance()).build();
+    }
     return bootstrap.toBuilder()
         .setCapture(
             OutputCapture.newBuilder()

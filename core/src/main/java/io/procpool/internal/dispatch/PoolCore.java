@@ -2,6 +2,7 @@ package io.procpool.internal.dispatch;
 
 import com.google.common.util.concurrent.ListenableFuture;
 import com.google.common.util.concurrent.SettableFuture;
+import com.google.protobuf.ByteString;
 import io.procpool.PoolStats;
 import io.procpool.Task;
 import io.procpool.WorkerInfo;
@@ -116,8 +117,8 @@ public final class PoolCore {
               System::nanoTime, welcome.build(), classes);
       PoolServer server =
           resources.startServer(
-              new WorkerService(resources.secret, streams, resources.timer, 30_000, log),
-              resources.launcher instanceof InProcessLauncher);
+              new WorkerService(resources.secret, resources.workerSecrets, streams, resources.timer, 30_000, log),
+              resources.launcher instanceof InProcessLauncher, name);
       supervisor.configure(lifecycle, bootstrap(server), resources::spec);
     } catch (IOException | RuntimeException e) {
       resources.close();
@@ -129,6 +130,7 @@ public final class PoolCore {
   }
 
   private Bootstrap bootstrap(PoolServer server) {
+    boolean routable = resources.network.isRoutable() && resources.tls != null;
     return Bootstrap.newBuilder()
         .setProtocolVersion(WorkerRuntime.PROTOCOL_VERSION)
         .setTarget(server.target())
@@ -136,7 +138,9 @@ public final class PoolCore {
         .setHeartbeatMillis((int) Math.min(Integer.MAX_VALUE, Durations.toNanosSaturated(config.heartbeatInterval()) / 1_000_000))
         .setPoolName(name)
         .setSerialFilter(SerialFilter.newBuilder().setPattern(SerialFilters.pattern(config.serialFilter())))
-        .setBlobDir(resources.dir.toString())
+        .setBlobDir(routable ? "" : resources.dir.toString())
+        .setTlsCertificateSha256(routable ? ByteString.copyFrom(resources.tls.fingerprint()) : ByteString.EMPTY)
+        .setReportBegun(routable)
         .setInputArena(resources.inputArena == null ? "" : resources.inputArena.path().toString())
         .build();
   }

@@ -9,9 +9,13 @@ import io.procpool.internal.supervisor.InProcessLauncher;
 import io.procpool.internal.supervisor.JvmCommand;
 import io.procpool.internal.supervisor.JvmLauncher;
 import io.procpool.internal.supervisor.PoolDirectory;
+import io.procpool.internal.transport.AdvertisedHost;
 import io.procpool.internal.transport.PoolServer;
+import io.procpool.internal.transport.Tls;
+import io.procpool.internal.transport.WorkerSecrets;
 import io.procpool.internal.transport.WorkerService;
 import io.procpool.proto.v1.Bootstrap;
+import io.procpool.spi.Network;
 import io.procpool.spi.WorkerLauncher;
 import io.procpool.spi.WorkerSpec;
 import java.io.ByteArrayOutputStream;
@@ -19,7 +23,9 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.GeneralSecurityException;
 import java.security.SecureRandom;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
@@ -40,6 +46,13 @@ final class PoolResources {
   final PoolDirectory directory;
   final Path dir;
   final ByteString secret;
+  /** Each worker's own secret, which its Hello must carry. */
+  final WorkerSecrets workerSecrets = WorkerSecrets.random();
+  /**
+   * Where the launcher's workers run. Routable: the server listens on every interface, inside TLS, and
+   * workers get no status file, arenas or blob directory of this machine's.
+   */
+  final Network network;
   final ValueCodec codec;
   final WorkerLauncher launcher;
   final boolean capture;
@@ -78,7 +91,8 @@ final class PoolResources {
   static final String SHARED_MEMORY_PROPERTY = "procpool.sharedMemory";
 
   private PoolResources(
-      PoolDirectory directory, ByteString secret, ValueCodec codec, WorkerLauncher launcher, boolean capture,
+      PoolDirectory directory, ByteString secret, Network network, ValueCodec codec, WorkerLauncher launcher,
+      boolean capture,
       ScheduledExecutorService timer, ExecutorService executor, PoolDirectory arenaDirectory,
       SharedArena inputArena, JvmCommand command) {
     this.directory = directory;
@@ -87,6 +101,7 @@ final class PoolResources {
     this.inputArena = inputArena;
     this.dir = directory.path();
     this.secret = secret;
+    this.network = network;
     this.codec = codec;
     this.launcher = launcher;
     this.capture = capture;
@@ -107,7 +122,8 @@ final class PoolResources {
     PoolDirectory arenaDirectory = null;
     SharedArena inputArena = null;
     try {
-      Path shm = sharedMemory();
+      Network network = network(config.launcher());
+      Path shm = network.isRoutable() ? null : sharedMemory();
       if (shm != null) {
         try {
           arenaDirectory = PoolDirectory.create(shm, "procpool-");
@@ -123,7 +139,8 @@ final class PoolResources {
         }
       }
       ValueCodec codec =
-          new ValueCodec(SerialFilters.filter(SerialFilters.pattern(config.serialFilter())), dir, inputArena, null);
+          new ValueCodec(SerialFilters.filter(SerialFilters.pattern(config.serialFilter())),
+              network.isRoutable() ? null : dir, inputArena, null);
       JvmCommand command;
       WorkerLauncher launcher;
       if (config.launcher() != null) {
@@ -145,7 +162,7 @@ final class PoolResources {
       ThreadPoolExecutor executor =
           new ThreadPoolExecutor(0, Integer.MAX_VALUE, 10, TimeUnit.SECONDS, new SynchronousQueue<>(),
               r -> daemon(r, name + "-exec-" + n.incrementAndGet()));
-      return new PoolResources(directory, ByteString.copyFrom(s), codec, launcher, capture, timer, executor,
+      return new PoolResources(directory, ByteString.copyFrom(s), network, codec, launcher, capture, timer, executor,
           arenaDirectory, inputArena, command);
     } catch (RuntimeException e) {
       if (inputArena != null) {
@@ -157,6 +174,18 @@ final class PoolResources {
       directory.delete();
       throw e;
     }
+  }
+
+  /** Where {@code launcher}'s workers run; asked once. */
+  private static Network network(WorkerLauncher launcher) {
+    if (launcher == null) {
+      return Network.thisMachine();
+    }
+    Network n = launcher.network();
+    if (n == null) {
+      throw new NullPointerException(launcher.getClass().getName() + ".network() returned null; expected a Network");
+    }
+    return n;
   }
 
   /** The directory the arenas go in, or null for none (see {@link #SHARED_MEMORY_PROPERTY}). */
@@ -178,8 +207,12 @@ final class PoolResources {
       }
       line = commandLine;
     }
+    Bootstrap own =
+        bootstrap.toBuilder()
+            .setWorkerSecret(ByteString.copyFrom(workerSecrets.of(bootstrap.getWorkerId(), bootstrap.getWorkerIndex())))
+            .build();
     return new WorkerSpec(bootstrap.getWorkerIndex(), bootstrap.getWorkerId(), bootstrap.getPoolName(),
-        delimited(bootstrap), bootstrap.getTarget(), line,
+        delimited(own), bootstrap.getTarget(), line,
         command == null ? Map.of() : command.environment(), command == null ? null : command.workingDirectory());
   }
 
@@ -200,11 +233,24 @@ final class PoolResources {
     return t;
   }
 
-  PoolServer startServer(WorkerService service, boolean inProcess) throws IOException {
-    server = inProcess ? PoolServer.startInProcess(service, dir.getFileName().toString())
-        : PoolServer.startLocal(service, dir);
+  PoolServer startServer(WorkerService service, boolean inProcess, String name) throws IOException {
+    if (inProcess) {
+      server = PoolServer.startInProcess(service, dir.getFileName().toString());
+    } else if (network.isRoutable()) {
+      try {
+        tls = Tls.selfSigned(name, Duration.ofDays(30));
+      } catch (GeneralSecurityException e) {
+        throw new IOException("Cannot make the pool's TLS certificate: " + e.getMessage(), e);
+      }
+      server = PoolServer.startRoutable(service, tls, AdvertisedHost.of(network));
+    } else {
+      server = PoolServer.startLocal(service, dir);
+    }
     return server;
   }
+
+  /** The pool's TLS identity once a routable server has started; null otherwise. */
+  volatile Tls tls;
 
   /** Releases everything; the executor finishes the jobs it has (this may be one of them). */
   void close() {

@@ -57,6 +57,13 @@ final class Settlement {
   Runnable settleTasks(Worker w) {
     assert ctx.held();
     StatusFile.Snapshot status = w.status();
+    // A worker on another machine reports what it begins on its stream, and a task that kills it at once
+    // can beat its report out. So when such a worker dies with nothing reported running (every task it
+    // reported has its result here), the next task in line is a suspect: requeued as not begun the first
+    // time, treated as begun if it is the unreported next-in-line of a second dead worker. A task that
+    // kills every worker it reaches cannot then go round for ever.
+    boolean suspectNext =
+        w.reportsBegun() && (status.taskId() == 0 || !w.inFlight.containsKey(status.taskId()));
     List<TaskRecord> requeue = new ArrayList<>();
     List<TaskRecord> crashed = new ArrayList<>();
     List<WorkerCrashedException> errors = new ArrayList<>();
@@ -65,7 +72,8 @@ final class Settlement {
       if (r.future.isDone()) {
         continue;
       }
-      if (r.seq > status.begun()) {
+      if (r.seq > status.begun()
+          && !(suspectNext && r.seq == status.begun() + 1 && ++r.unreported >= UNREPORTED_DEATHS)) {
         requeue.add(r);
         continue;
       }
@@ -99,6 +107,9 @@ final class Settlement {
     };
   }
 
+  /** How many workers a task may be the unreported next-in-line of before it counts as begun. */
+  static final int UNREPORTED_DEATHS = 2;
+
   private static WorkerCrashedException crashed(TaskRecord r, Worker w, boolean running) {
     StringBuilder m =
         new StringBuilder("Worker ")
@@ -109,7 +120,10 @@ final class Settlement {
             .append(w.exitCode)
             .append(running ? " while running " : " after running ")
             .append(r);
-    if (!running) {
+    if (!running && r.unreported >= UNREPORTED_DEATHS) {
+      m.append(" (or had just begun it: the worker had not reported starting it, but it was next in line on ")
+          .append(r.unreported).append(" workers that died so)");
+    } else if (!running) {
       m.append(" but before sending its result");
     }
     if (r.deaths().size() > 1) {

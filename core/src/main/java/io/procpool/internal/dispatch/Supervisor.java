@@ -287,25 +287,33 @@ final class Supervisor {
   // Launching: on the pool's executor, never under the lock.
 
   private void launch(Worker w) {
+    Bootstrap t = template;
     // Step 1: the worker's status file. Failing to make it (no descriptors left, disk full, a tmp
-    // cleaner) is a failed launch like any other.
+    // cleaner) is a failed launch like any other. A worker that may run on another machine reports what
+    // it begins on its stream instead.
     Path statusPath = dir.resolve("worker-" + w.workerId + ".status");
-    StatusFile status;
-    try {
-      status = StatusFile.create(statusPath);
-    } catch (IOException | RuntimeException e) {
-      launchFailed(w, "Cannot create the status file " + statusPath + " of worker " + w.index, e);
-      return;
+    StatusFile status = null;
+    if (t.getReportBegun()) {
+      w.reported = new StatusFile.Snapshot(0, 0, 0);
+    } else {
+      try {
+        status = StatusFile.create(statusPath);
+      } catch (IOException | RuntimeException e) {
+        launchFailed(w, "Cannot create the status file " + statusPath + " of worker " + w.index, e);
+        return;
+      }
     }
+    StatusFile made = status;
     // Step 1b: its output arena, next to the pool's input arena when the pool has one.
     SharedArena out = null;
-    Bootstrap t = template;
     if (!t.getInputArena().isEmpty()) {
       Path arenaPath = Path.of(t.getInputArena()).resolveSibling("out-" + w.workerId);
       try {
         out = SharedArena.create(arenaPath, PoolResources.OUTPUT_ARENA_BYTES, false);
       } catch (IOException | RuntimeException e) {
-        status.close();
+        if (made != null) {
+          made.close();
+        }
         launchFailed(w, "Cannot create the output arena " + arenaPath + " of worker " + w.index, e);
         return;
       }
@@ -314,7 +322,7 @@ final class Supervisor {
     boolean[] go = {false};
     ctx.update(
         () -> {
-          w.status = status;
+          w.status = made;
           w.outArena = arena;
           go[0] = w.killReason == null;
           if (!go[0]) {
@@ -331,8 +339,10 @@ final class Supervisor {
     Bootstrap.Builder bb =
         t.toBuilder()
             .setWorkerIndex(w.index)
-            .setWorkerId(w.workerId)
-            .setStatusFile(statusPath.toString());
+            .setWorkerId(w.workerId);
+    if (made != null) {
+      bb.setStatusFile(statusPath.toString());
+    }
     if (arena != null) {
       bb.setOutputArena(arena.path().toString());
     }

@@ -34,6 +34,11 @@ final class TaskRecord {
   /** The task message it left in, for the per-worker limit on unanswered messages. */
   int batch;
   boolean cancelSent;
+  /**
+   * How many workers on other machines died with this task next in line and not reported begun (see
+   * {@link Settlement}); fits in the record's padding.
+   */
+  byte unreported;
   /** Each death of a worker that had begun this task; null until the first. */
   private List<WorkerCrashedException.Attempt> deaths;
 

@@ -50,6 +50,12 @@ final class Worker {
   State state = State.LAUNCHING;
   /** Null until made by the launch, and again once the worker is settled (then closed and deleted). */
   StatusFile status;
+  /**
+   * A worker on another machine has no status file: it reports each task it begins on its stream
+   * ({@code Begun}), and this is the last report (written without the lock by the transport thread).
+   * Null for a worker with a status file.
+   */
+  volatile StatusFile.Snapshot reported;
   /** Where this worker writes large results; null if the pool has no arenas or once it is settled. */
   SharedArena outArena;
   /** Null until the launcher returns. */
@@ -132,9 +138,23 @@ final class Worker {
     openBatches.computeIfPresent(r.batch, (k, n) -> n == 1 ? null : n - 1);
   }
 
-  /** What the worker last wrote to its status file; all zero once the file is closed. */
+  /**
+   * What the worker last wrote to its status file, or last reported on its stream; all zero before the
+   * first report and once a status file is closed.
+   */
   StatusFile.Snapshot status() {
-    return status == null ? new StatusFile.Snapshot(0, 0, 0) : status.read();
+    if (status != null) {
+      return status.read();
+    }
+    StatusFile.Snapshot r = reported;
+    return r == null ? NOTHING_BEGUN : r;
+  }
+
+  private static final StatusFile.Snapshot NOTHING_BEGUN = new StatusFile.Snapshot(0, 0, 0);
+
+  /** Whether this worker reports the tasks it begins on its stream (it runs on another machine). */
+  boolean reportsBegun() {
+    return reported != null;
   }
 
   /** The task the worker is running now, or null. */

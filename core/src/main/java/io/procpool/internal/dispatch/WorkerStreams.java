@@ -8,6 +8,7 @@ import io.procpool.internal.codec.FailureCodec;
 import io.procpool.internal.codec.ValueCodec;
 import io.procpool.internal.transport.WorkerConnection;
 import io.procpool.internal.transport.WorkerService;
+import io.procpool.internal.worker.StatusFile;
 import io.procpool.proto.v1.ClassRequest;
 import io.procpool.proto.v1.Failure;
 import io.procpool.proto.v1.Heartbeat;
@@ -129,6 +130,15 @@ final class WorkerStreams implements WorkerService.Acceptor {
         w.rss = h.getRssBytes();
         w.gcMillis = h.getGcMillis();
       }
+    }
+
+    /**
+     * No lock: one volatile write per task, read under the lock when the worker dies or the watchdog
+     * looks. The time is this machine's (the worker's clock may be another machine's).
+     */
+    @Override
+    public void onBegun(long taskId, long count) {
+      w.reported = new StatusFile.Snapshot(taskId, clock.getAsLong(), count);
     }
 
     @Override

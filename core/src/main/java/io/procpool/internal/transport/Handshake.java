@@ -16,6 +16,7 @@ import io.grpc.netty.shaded.io.netty.channel.ChannelHandlerContext;
 import io.grpc.netty.shaded.io.netty.channel.ChannelInboundHandlerAdapter;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollDomainSocketChannel;
 import io.grpc.netty.shaded.io.netty.channel.unix.PeerCredentials;
+import io.grpc.netty.shaded.io.netty.handler.ssl.SslContext;
 import io.grpc.netty.shaded.io.netty.util.AsciiString;
 import io.grpc.netty.shaded.io.netty.util.ReferenceCountUtil;
 import java.io.IOException;
@@ -59,6 +60,15 @@ public final class Handshake {
 
   /** Server credentials that admit only connections that open with {@code secret}. */
   public static ServerCredentials server(byte[] secret, Limits limits, RefusalLog refusals) {
+    return server(secret, limits, refusals, null);
+  }
+
+  /**
+   * Server credentials that admit only connections that open with {@code secret}; inside TLS with {@code
+   * tls}'s key and certificate when it is not null (a routable listener), so that the secret is never sent
+   * in the clear and the limits cover the TLS handshake too.
+   */
+  public static ServerCredentials server(byte[] secret, Limits limits, RefusalLog refusals, SslContext tls) {
     byte[] expected = preface(secret);
     AtomicInteger pending = new AtomicInteger();
     return InternalNettyServerCredentials.create(
@@ -67,13 +77,21 @@ public final class Handshake {
           public ChannelHandler newHandler(GrpcHttp2ConnectionHandler grpcHandler) {
             return new ServerHandler(
                 InternalProtocolNegotiators.serverPlaintext().newHandler(grpcHandler),
-                expected, limits, pending, refusals);
+                expected, limits, pending, refusals, tls);
           }
         });
   }
 
   /** Channel credentials that open each connection with {@code secret}. */
   public static ChannelCredentials client(byte[] secret) {
+    return client(secret, null);
+  }
+
+  /**
+   * Channel credentials that open each connection with {@code secret}, inside TLS with {@code tls} (which
+   * pins the pool's certificate) when it is not null.
+   */
+  public static ChannelCredentials client(byte[] secret, SslContext tls) {
     byte[] preface = preface(secret);
     return InternalNettyChannelCredentials.create(
         new InternalProtocolNegotiator.ClientFactory() {
@@ -82,7 +100,8 @@ public final class Handshake {
             return new Negotiator() {
               @Override
               public ChannelHandler newHandler(GrpcHttp2ConnectionHandler grpcHandler) {
-                return new ClientHandler(InternalProtocolNegotiators.plaintext().newHandler(grpcHandler), preface);
+                return new ClientHandler(
+                    InternalProtocolNegotiators.plaintext().newHandler(grpcHandler), preface, tls);
               }
             };
           }
@@ -119,13 +138,23 @@ public final class Handshake {
   private static final class ClientHandler extends ChannelInboundHandlerAdapter {
     private final ChannelHandler next;
     private final byte[] preface;
+    private final SslContext tls;
     // Only touched on the channel's event loop.
     private boolean sent;
     private ProtocolNegotiationEvent negotiation;
 
-    ClientHandler(ChannelHandler next, byte[] preface) {
+    ClientHandler(ChannelHandler next, byte[] preface, SslContext tls) {
       this.next = next;
       this.preface = preface;
+      this.tls = tls;
+    }
+
+    /** With TLS, encryption goes in front of this handler: the preface and all after it are encrypted. */
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+      if (tls != null) {
+        ctx.pipeline().addBefore(ctx.name(), null, tls.newHandler(ctx.alloc()));
+      }
     }
 
     @Override
@@ -174,6 +203,7 @@ public final class Handshake {
     private final Limits limits;
     private final AtomicInteger pending;
     private final RefusalLog refusals;
+    private final SslContext tls;
     // All below only touched on the channel's event loop.
     private int have;
     private boolean counted;
@@ -184,8 +214,10 @@ public final class Handshake {
     private ByteBuf rest;
 
     ServerHandler(
-        ChannelHandler next, byte[] expected, Limits limits, AtomicInteger pending, RefusalLog refusals) {
+        ChannelHandler next, byte[] expected, Limits limits, AtomicInteger pending, RefusalLog refusals,
+        SslContext tls) {
       this.next = next;
+      this.tls = tls;
       this.expected = expected;
       this.received = new byte[expected.length];
       this.limits = limits;
@@ -195,6 +227,10 @@ public final class Handshake {
 
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
+      if (tls != null) {
+        // Decryption in front of this handler: it reads the preface in the clear, gRPC the rest.
+        ctx.pipeline().addBefore(ctx.name(), null, tls.newHandler(ctx.alloc()));
+      }
       counted = true;
       if (pending.incrementAndGet() > limits.maxPending()) {
         refuse(ctx, limits.maxPending() + " connections are already waiting to authenticate");

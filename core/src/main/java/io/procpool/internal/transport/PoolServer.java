@@ -19,6 +19,7 @@ import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import javax.net.ssl.SSLException;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -89,6 +90,23 @@ public final class PoolServer implements AutoCloseable {
    * each connection with {@code secret}. The caller adds its own options and builds it.
    */
   public static NettyChannelBuilder channelBuilder(String target, byte[] secret) {
+    try {
+      return channelBuilder(target, secret, new byte[0]);
+    } catch (SSLException e) {
+      throw new AssertionError("no TLS without a fingerprint", e);
+    }
+  }
+
+  /**
+   * A channel builder for a worker to reach the server at {@code target}: as {@link #channelBuilder(String,
+   * byte[])}, inside TLS that pins the certificate whose SHA-256 is {@code fingerprint} when that is not
+   * empty (a routable listener). Then the channel also pings the parent when it has heard nothing for
+   * {@link #KEEPALIVE_SECONDS}, and gives the connection up when a ping is not answered within as long
+   * again: a worker on another machine learns that way that its parent's machine has gone, where no
+   * connection reset will ever arrive.
+   */
+  public static NettyChannelBuilder channelBuilder(String target, byte[] secret, byte[] fingerprint)
+      throws SSLException {
     if (target.startsWith(UNIX_PREFIX)) {
       return NettyChannelBuilder.forAddress(
               new DomainSocketAddress(target.substring(UNIX_PREFIX.length())), Handshake.client(secret))
@@ -97,7 +115,44 @@ public final class PoolServer implements AutoCloseable {
           .eventLoopGroup(UnixClientGroup.get())
           .overrideAuthority("localhost");
     }
-    return NettyChannelBuilder.forTarget(target, Handshake.client(secret));
+    if (fingerprint.length == 0) {
+      return NettyChannelBuilder.forTarget(target, Handshake.client(secret));
+    }
+    return NettyChannelBuilder.forTarget(target, Handshake.client(secret, Tls.client(fingerprint)))
+        .keepAliveTime(KEEPALIVE_SECONDS, TimeUnit.SECONDS)
+        .keepAliveTimeout(KEEPALIVE_SECONDS, TimeUnit.SECONDS)
+        .keepAliveWithoutCalls(true);
+  }
+
+  /**
+   * How long either side of a TCP connection stays silent before it pings the other (gRPC's minimum for
+   * a client), and how long it then waits for the answer before it takes the peer for gone.
+   */
+  public static final int KEEPALIVE_SECONDS = 10;
+
+  /**
+   * A server for workers that may run on other machines: on every interface, on a port the kernel picks,
+   * inside TLS with {@code tls}'s certificate, and still admitting only connections that open with the
+   * pool's secret. Workers dial {@code advertisedHost:port}. The server pings a worker's connection
+   * after {@link #KEEPALIVE_SECONDS} of silence and closes it if the ping goes unanswered, so a worker
+   * whose machine vanished is seen to go (its stream ends) even if its launcher never says so; and it
+   * accepts the workers' own pings at that rate.
+   */
+  public static PoolServer startRoutable(WorkerService service, Tls tls, String advertisedHost)
+      throws IOException {
+    Server s =
+        start(
+            NettyServerBuilder.forAddress(
+                    new InetSocketAddress(0),
+                    Handshake.server(service.secret(), Handshake.Limits.DEFAULT, service.refusals(), tls.server()))
+                .keepAliveTime(KEEPALIVE_SECONDS, TimeUnit.SECONDS)
+                .keepAliveTimeout(KEEPALIVE_SECONDS, TimeUnit.SECONDS)
+                .permitKeepAliveTime(KEEPALIVE_SECONDS / 2, TimeUnit.SECONDS)
+                .permitKeepAliveWithoutCalls(true),
+            service);
+    int port = ((InetSocketAddress) s.getListenSockets().get(0)).getPort();
+    String host = advertisedHost.contains(":") && !advertisedHost.startsWith("[") ? "[" + advertisedHost + "]" : advertisedHost;
+    return new PoolServer(s, host + ":" + port, null);
   }
 
   /**
@@ -148,10 +203,6 @@ public final class PoolServer implements AutoCloseable {
   }
 
   /**
-   * A loopback TCP server with the given handshake limits. The inbound message limit is unbounded
-   * because only a peer that sent the secret gets as far as gRPC (see {@link Handshake}).
-   */
-  /**
    * What both transports share: callbacks on the transport threads (every handler only queues work), and
    * no message size limit once a connection has passed the handshake (large byte arrays travel as files).
    */
@@ -165,6 +216,10 @@ public final class PoolServer implements AutoCloseable {
         .start();
   }
 
+  /**
+   * A loopback TCP server with the given handshake limits. The inbound message limit is unbounded
+   * because only a peer that sent the secret gets as far as gRPC (see {@link Handshake}).
+   */
   static PoolServer startLoopback(WorkerService service, Handshake.Limits limits) throws IOException {
     InetAddress loopback = InetAddress.getLoopbackAddress();
     Server s =

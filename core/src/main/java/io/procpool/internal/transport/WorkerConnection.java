@@ -36,6 +36,9 @@ public final class WorkerConnection implements WorkerService.StreamHandler {
 
     void onInitializerFailed(Failure failure);
 
+    /** A worker on another machine is about to run task {@code taskId}, its {@code count}th. */
+    void onBegun(long taskId, long count);
+
     /**
      * The worker asks for class files; answer with {@link #reply}, from any thread, without holding up
      * this one (the lookup reads files and runs class loaders' code).
@@ -128,6 +131,7 @@ public final class WorkerConnection implements WorkerService.StreamHandler {
       case HEARTBEAT -> listener.onHeartbeat(message.getHeartbeat());
       case INIT_FAILED -> listener.onInitializerFailed(message.getInitFailed());
       case CLASS_REQUEST -> listener.onClassRequest(message.getClassRequest());
+      case BEGUN -> listener.onBegun(message.getBegun().getTaskId(), message.getBegun().getCount());
       case HELLO, KIND_NOT_SET -> {
         // A second Hello, or a message kind from a newer protocol: nothing to do.
       }

@@ -16,8 +16,9 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The parent's end of each worker's {@code Connect} stream. It authenticates the stream before anything
- * else: the first message must be a {@link Hello} carrying the pool's secret (compared in constant time)
- * and this protocol's version, within {@code helloTimeoutMillis}; otherwise the stream is closed and
+ * else: the first message must be a {@link Hello} carrying the pool's secret and the secret of the worker
+ * it names ({@link WorkerSecrets}; both compared in constant time) and this protocol's version, within
+ * {@code helloTimeoutMillis}; otherwise the stream is closed and
  * nothing is sent on it or accepted from it. An authenticated stream is handed to the {@link Acceptor}.
  */
 public final class WorkerService extends WorkerChannelGrpc.WorkerChannelImplBase {
@@ -39,6 +40,7 @@ public final class WorkerService extends WorkerChannelGrpc.WorkerChannelImplBase
   }
 
   private final byte[] secret;
+  private final WorkerSecrets workerSecrets;
   private final Acceptor acceptor;
   private final ScheduledExecutorService timer;
   private final long helloTimeoutMillis;
@@ -46,11 +48,13 @@ public final class WorkerService extends WorkerChannelGrpc.WorkerChannelImplBase
 
   public WorkerService(
       ByteString secret,
+      WorkerSecrets workerSecrets,
       Acceptor acceptor,
       ScheduledExecutorService timer,
       long helloTimeoutMillis,
       System.Logger log) {
     this.secret = secret.toByteArray();
+    this.workerSecrets = workerSecrets;
     this.acceptor = acceptor;
     this.timer = timer;
     this.helloTimeoutMillis = helloTimeoutMillis;
@@ -129,6 +133,13 @@ public final class WorkerService extends WorkerChannelGrpc.WorkerChannelImplBase
       Hello hello = message.getHello();
       if (!MessageDigest.isEqual(secret, hello.getSecret().toByteArray())) {
         refuse(Status.PERMISSION_DENIED.withDescription("wrong secret in Hello"));
+        return;
+      }
+      if (!workerSecrets.matches(hello.getWorkerId(), hello.getWorkerIndex(), hello.getWorkerSecret().toByteArray())) {
+        refuse(
+            Status.PERMISSION_DENIED.withDescription(
+                "wrong worker secret in a Hello that claims worker " + hello.getWorkerIndex() + " (id "
+                    + Long.toUnsignedString(hello.getWorkerId()) + ")"));
         return;
       }
       if (hello.getProtocolVersion() != WorkerRuntime.PROTOCOL_VERSION) {

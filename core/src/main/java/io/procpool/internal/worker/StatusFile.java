@@ -28,7 +28,7 @@ import java.nio.file.StandardOpenOption;
  * parent knows from that count which of the tasks it sent were begun: a task that finished but whose
  * result had not left when the worker died was begun, and is not silently run again as if it never was.
  */
-public final class StatusFile implements AutoCloseable {
+public final class StatusFile implements TaskProgress, AutoCloseable {
   private static final int SIZE = 64;
   private static final VarHandle LONGS =
       MethodHandles.byteBufferViewVarHandle(long[].class, ByteOrder.nativeOrder());
@@ -79,6 +79,7 @@ public final class StatusFile implements AutoCloseable {
   }
 
   /** Records that {@code taskId} starts now. Called by the worker before decoding the task. */
+  @Override
   public void begin(long taskId, long startNanos) {
     long seq = (long) LONGS.getOpaque(buffer, 16);
     LONGS.setRelease(buffer, 16, seq + 1);
@@ -89,6 +90,7 @@ public final class StatusFile implements AutoCloseable {
   }
 
   /** Records that no task is running. */
+  @Override
   public void end() {
     long seq = (long) LONGS.getOpaque(buffer, 16);
     LONGS.setRelease(buffer, 16, seq + 1);

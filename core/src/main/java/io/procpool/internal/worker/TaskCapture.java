@@ -10,6 +10,7 @@ import java.io.PrintStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.Charset;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
@@ -51,8 +52,8 @@ public final class TaskCapture {
     }
     OutputCapture c = bootstrap.getCapture();
     try {
-      Stream out = new Stream(System.out, Path.of(c.getStdoutFile()));
-      Stream err = new Stream(System.err, Path.of(c.getStderrFile()));
+      Stream out = new Stream(System.out, file(c.getStdoutFile(), "out"));
+      Stream err = new Stream(System.err, file(c.getStderrFile(), "err"));
       Charset cs = Charset.defaultCharset();
       System.setOut(new PrintStream(out, true, cs));
       System.setErr(new PrintStream(err, true, cs));
@@ -61,6 +62,20 @@ public final class TaskCapture {
       System.err.println("procpool worker: cannot capture task output, showing it instead: " + e);
       return NONE;
     }
+  }
+
+  /**
+   * The file the parent named, or for a worker on another machine (whose parent names none: it could not
+   * read it) a private temporary file of the worker's own, deleted when the worker exits. Then a task's
+   * output still reaches the parent with its result, but not when the worker dies during the task.
+   */
+  private static Path file(String named, String which) throws IOException {
+    if (!named.isEmpty()) {
+      return Path.of(named);
+    }
+    Path f = Files.createTempFile("procpool-task-" + which + "-", ".txt");
+    f.toFile().deleteOnExit();
+    return f;
   }
 
   /** A task starts: empty the files and send what is printed to them. */

@@ -24,7 +24,7 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 final class TaskRunner {
   private final int workerIndex;
-  private final StatusFile status;
+  private final TaskProgress status;
   private final ValueCodec codec;
   private final ClassLoader loader;
   private final TaskCapture capture;
@@ -36,7 +36,7 @@ final class TaskRunner {
   private final Map<Long, Task<Object, Object>> functions = new HashMap<>();
   private final Map<Long, Value> functionBytes = new HashMap<>();
 
-  TaskRunner(int workerIndex, StatusFile status, ValueCodec codec, ClassLoader loader, TaskCapture capture) {
+  TaskRunner(int workerIndex, TaskProgress status, ValueCodec codec, ClassLoader loader, TaskCapture capture) {
     this.workerIndex = workerIndex;
     this.status = status;
     this.codec = codec;

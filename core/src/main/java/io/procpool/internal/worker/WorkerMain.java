@@ -64,9 +64,11 @@ public final class WorkerMain {
       System.exit(WorkerRuntime.EXIT_REFUSED);
       return;
     }
-    StatusFile status;
+    StatusFile status = null;
     try {
-      status = StatusFile.open(Path.of(bootstrap.getStatusFile()));
+      if (!bootstrap.getReportBegun()) {
+        status = StatusFile.open(Path.of(bootstrap.getStatusFile()));
+      }
     } catch (IOException e) {
       System.err.println("procpool worker: cannot open status file " + bootstrap.getStatusFile() + ": " + e);
       System.exit(WorkerRuntime.EXIT_BAD_BOOTSTRAP);
@@ -81,7 +83,14 @@ public final class WorkerMain {
       System.exit(WorkerRuntime.EXIT_BAD_BOOTSTRAP);
       return;
     }
-    ManagedChannel channel = channel(bootstrap);
+    ManagedChannel channel;
+    try {
+      channel = channel(bootstrap);
+    } catch (IOException e) {
+      System.err.println("procpool worker: cannot set up TLS to " + bootstrap.getTarget() + ": " + e);
+      System.exit(WorkerRuntime.EXIT_BAD_BOOTSTRAP);
+      return;
+    }
     WorkerRuntime runtime =
         new WorkerRuntime(
             bootstrap,
@@ -135,13 +144,15 @@ public final class WorkerMain {
   }
 
   /**
-   * The channel to the parent: plaintext (a Unix socket or loopback only) after a handshake that sends the
-   * pool's secret (the stream is then authenticated again by its Hello), callbacks on the transport
+   * The channel to the parent: plaintext on a Unix socket or loopback, TLS pinned to the pool's certificate
+   * to a routable parent; either way after a handshake that sends the pool's secret (the stream is then authenticated again by its Hello), callbacks on the transport
    * thread (the runtime only queues work there), no message size limit (large values are the pool's
    * business), and an 8 MiB flow-control window for bulk results.
    */
-  public static ManagedChannel channel(Bootstrap bootstrap) {
-    return PoolServer.channelBuilder(bootstrap.getTarget(), bootstrap.getSecret().toByteArray())
+  public static ManagedChannel channel(Bootstrap bootstrap) throws IOException {
+    return PoolServer.channelBuilder(
+            bootstrap.getTarget(), bootstrap.getSecret().toByteArray(),
+            bootstrap.getTlsCertificateSha256().toByteArray())
         .directExecutor()
         .maxInboundMessageSize(Integer.MAX_VALUE)
         .flowControlWindow(8 << 20)

@@ -8,6 +8,7 @@ import io.procpool.internal.codec.FailureCodec;
 import io.procpool.internal.codec.SerialFilters;
 import io.procpool.internal.codec.SharedArena;
 import io.procpool.internal.codec.ValueCodec;
+import io.procpool.proto.v1.Begun;
 import io.procpool.proto.v1.Bootstrap;
 import io.procpool.proto.v1.Failure;
 import io.procpool.proto.v1.Heartbeat;
@@ -99,7 +100,13 @@ public final class WorkerRuntime {
     this.loader = loader;
     this.exit = exit;
     this.capture = TaskCapture.install(bootstrap);
-    this.runner = new TaskRunner(bootstrap.getWorkerIndex(), status, codec, loader, capture);
+    TaskProgress progress = status;
+    if (bootstrap.getReportBegun()) {
+      progress = new Reported();
+    } else if (status == null) {
+      throw new IllegalArgumentException("a worker that does not report what it begins needs a status file");
+    }
+    this.runner = new TaskRunner(bootstrap.getWorkerIndex(), progress, codec, loader, capture);
     this.results =
         new ResultBatcher(this::send, bootstrap.getPoolName() + "-w" + bootstrap.getWorkerIndex() + "-flush");
   }
@@ -122,12 +129,33 @@ public final class WorkerRuntime {
                 Hello.newBuilder()
                     .setProtocolVersion(PROTOCOL_VERSION)
                     .setSecret(bootstrap.getSecret())
+                    .setWorkerSecret(bootstrap.getWorkerSecret())
                     .setWorkerIndex(bootstrap.getWorkerIndex())
                     .setWorkerId(bootstrap.getWorkerId())
                     .setPid(pid.getAsLong())
                     .setJavaVersion(System.getProperty("java.version", "")))
             .build());
     t.start();
+  }
+
+  /**
+   * A worker on another machine reports each task it begins on its stream. The message goes out through
+   * the same queue as everything else this worker sends, ahead of the task's result; gRPC writes it from
+   * its event loop while the task runs. A task that kills its worker within microseconds can beat it to
+   * the socket: the parent then takes the task for one that had not begun, and settles that doubt as
+   * {@code Settlement} describes.
+   */
+  private final class Reported implements TaskProgress {
+    private long count;
+
+    @Override
+    public void begin(long taskId, long startNanos) {
+      count++;
+      send(WorkerMessage.newBuilder().setBegun(Begun.newBuilder().setTaskId(taskId).setCount(count)).build());
+    }
+
+    @Override
+    public void end() {}
   }
 
   /** Sends a heartbeat; called periodically by the host. */

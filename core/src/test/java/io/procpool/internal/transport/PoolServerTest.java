@@ -45,6 +45,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class PoolServerTest {
   private static final byte[] SECRET = "0123456789abcdef0123456789abcdef".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+  private static final WorkerSecrets WORKER_SECRETS = WorkerSecrets.random();
 
   private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor();
   private final RecordingLogger log = new RecordingLogger();
@@ -62,6 +63,7 @@ class PoolServerTest {
   private WorkerService service() {
     return new WorkerService(
             ByteString.copyFrom(SECRET),
+            WORKER_SECRETS,
             (hello, out) -> {
               acceptorCalls.incrementAndGet();
               return new WorkerService.StreamHandler() {
@@ -140,7 +142,10 @@ class PoolServerTest {
   private static WorkerMessage hello() {
     return WorkerMessage.newBuilder()
         .setHello(
-            Hello.newBuilder().setSecret(ByteString.copyFrom(SECRET)).setProtocolVersion(WorkerRuntime.PROTOCOL_VERSION))
+            Hello.newBuilder()
+                .setSecret(ByteString.copyFrom(SECRET))
+                .setProtocolVersion(WorkerRuntime.PROTOCOL_VERSION)
+                .setWorkerSecret(ByteString.copyFrom(WORKER_SECRETS.of(0, 0))))
         .build();
   }
 
@@ -315,5 +320,73 @@ class PoolServerTest {
     Conditions.await(
         "a WARNING for the wrong secret naming the peer process", Duration.ofSeconds(10),
         () -> log.count(Level.WARNING, "connection from pid " + ProcessHandle.current().pid() + " (uid ") == 1);
+  }
+
+  // ---------------------------------------------------------------------------------------------------
+  // A routable server: TLS with the pool's own certificate, pinned by workers; the secret inside it.
+
+  private Tls tls;
+
+  private ManagedChannel routableChannel(byte[] secret, byte[] pin) throws Exception {
+    tls = tls == null ? Tls.selfSigned("test", Duration.ofDays(1)) : tls;
+    if (server == null) {
+      server = PoolServer.startRoutable(service(), tls, "127.0.0.1");
+    }
+    return PoolServer.channelBuilder(server.target(), secret, pin).directExecutor().build();
+  }
+
+  @Test
+  void routable_pinnedCertificateAndSecret_streamReachesAcceptor() throws Exception {
+    tls = Tls.selfSigned("test", Duration.ofDays(1));
+    channel = routableChannel(SECRET, tls.fingerprint());
+    assertTrue(server.address().getAddress().isAnyLocalAddress(), "listens on every interface: " + server.address());
+    assertEquals("127.0.0.1:" + server.address().getPort(), server.target());
+    WorkerMessage ready = WorkerMessage.newBuilder().setReady(Ready.getDefaultInstance()).build();
+    var unused = connect(channel, hello(), ready);
+    Conditions.await("the Ready message", Duration.ofSeconds(10), () -> !delivered.isEmpty());
+    assertEquals(List.of(ready), delivered);
+  }
+
+  @Test
+  void routable_otherCertificatePinned_workerRefusesServerAndSendsNothing() throws Exception {
+    tls = Tls.selfSigned("test", Duration.ofDays(1));
+    byte[] otherPin = Tls.selfSigned("impostor", Duration.ofDays(1)).fingerprint();
+    channel = routableChannel(SECRET, otherPin);
+    Status s = connect(channel, hello()).get(30, TimeUnit.SECONDS);
+    assertEquals(Status.Code.UNAVAILABLE, s.getCode(), s.toString());
+    assertEquals(0, acceptorCalls.get(), "nothing may reach the acceptor over an untrusted connection");
+  }
+
+  @Test
+  void routable_rightPinWrongSecret_refusedInsideTls() throws Exception {
+    tls = Tls.selfSigned("test", Duration.ofDays(1));
+    channel = routableChannel("not the pool's secret, but 32 b!".getBytes(java.nio.charset.StandardCharsets.US_ASCII), tls.fingerprint());
+    Status s = connect(channel, hello()).get(30, TimeUnit.SECONDS);
+    assertEquals(Status.Code.UNAVAILABLE, s.getCode(), s.toString());
+    assertEquals(0, acceptorCalls.get());
+  }
+
+  @Test
+  void routable_plaintextClientWithRightSecret_refused() throws Exception {
+    tls = Tls.selfSigned("test", Duration.ofDays(1));
+    channel = routableChannel(SECRET, tls.fingerprint());
+    // Over the same port but without TLS: the secret in the clear is not a TLS ClientHello.
+    InetSocketAddress a = server.address();
+    ManagedChannel plain =
+        NettyChannelBuilder.forAddress("127.0.0.1", a.getPort(), Handshake.client(SECRET)).build();
+    try {
+      Status s = connect(plain, hello()).get(30, TimeUnit.SECONDS);
+      assertEquals(Status.Code.UNAVAILABLE, s.getCode(), s.toString());
+      assertEquals(0, acceptorCalls.get());
+    } finally {
+      plain.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    }
+  }
+
+  @Test
+  void tls_fingerprintOfWrongLength_refusedAtOnce() {
+    javax.net.ssl.SSLException e =
+        org.junit.jupiter.api.Assertions.assertThrows(javax.net.ssl.SSLException.class, () -> Tls.client(new byte[20]));
+    assertTrue(e.getMessage().contains("32 bytes"), e.getMessage());
   }
 }

@@ -25,6 +25,7 @@ import org.junit.jupiter.api.Test;
 /** Stream authentication over gRPC's in-process transport: no process, no socket. */
 class WorkerServiceTest {
   private static final ByteString SECRET = ByteString.copyFromUtf8("0123456789abcdef0123456789abcdef");
+  private static final WorkerSecrets WORKER_SECRETS = WorkerSecrets.random();
   private final List<WorkerMessage> accepted = new CopyOnWriteArrayList<>();
   private final CompletableFuture<Hello> hellos = new CompletableFuture<>();
   private final java.util.concurrent.atomic.AtomicInteger acceptorCalls = new java.util.concurrent.atomic.AtomicInteger();
@@ -38,6 +39,7 @@ class WorkerServiceTest {
     WorkerService service =
         new WorkerService(
             SECRET,
+            WORKER_SECRETS,
             (hello, out) -> {
               acceptorCalls.incrementAndGet();
               hellos.complete(hello);
@@ -91,7 +93,19 @@ class WorkerServiceTest {
   }
 
   private static WorkerMessage hello(ByteString secret, int version) {
-    return WorkerMessage.newBuilder().setHello(Hello.newBuilder().setSecret(secret).setProtocolVersion(version)).build();
+    return hello(secret, version, 3, 42, WORKER_SECRETS.of(42, 3));
+  }
+
+  private static WorkerMessage hello(ByteString secret, int version, int index, long id, byte[] workerSecret) {
+    return WorkerMessage.newBuilder()
+        .setHello(
+            Hello.newBuilder()
+                .setSecret(secret)
+                .setProtocolVersion(version)
+                .setWorkerIndex(index)
+                .setWorkerId(id)
+                .setWorkerSecret(ByteString.copyFrom(workerSecret)))
+        .build();
   }
 
   private static final WorkerMessage READY = WorkerMessage.newBuilder().setReady(Ready.getDefaultInstance()).build();
@@ -122,6 +136,30 @@ class WorkerServiceTest {
     assertEquals("wrong secret in Hello", s.getDescription());
     assertEquals(0, acceptorCalls.get(), "the acceptor must not be called for a refused stream");
     assertEquals(List.of(), accepted);
+  }
+
+  @Test
+  void hello_anotherWorkersSecret_refused() throws Exception {
+    // Worker 3 (id 42) knows the pool's secret and its own; it claims worker 4 (id 43).
+    Status s = connect(hello(SECRET, 1, 4, 43, WORKER_SECRETS.of(42, 3)), READY).get(5, TimeUnit.SECONDS);
+    assertEquals(Status.Code.PERMISSION_DENIED, s.getCode());
+    assertEquals("wrong worker secret in a Hello that claims worker 4 (id 43)", s.getDescription());
+    assertEquals(0, acceptorCalls.get(), "the acceptor must not be called for a refused stream");
+    assertEquals(List.of(), accepted);
+  }
+
+  @Test
+  void hello_ownIdInAnotherSlot_refused() throws Exception {
+    Status s = connect(hello(SECRET, 1, 4, 42, WORKER_SECRETS.of(42, 3)), READY).get(5, TimeUnit.SECONDS);
+    assertEquals(Status.Code.PERMISSION_DENIED, s.getCode());
+    assertEquals(0, acceptorCalls.get(), "the acceptor must not be called for a refused stream");
+  }
+
+  @Test
+  void hello_noWorkerSecret_refused() throws Exception {
+    Status s = connect(hello(SECRET, 1, 3, 42, new byte[0]), READY).get(5, TimeUnit.SECONDS);
+    assertEquals(Status.Code.PERMISSION_DENIED, s.getCode());
+    assertEquals(0, acceptorCalls.get(), "the acceptor must not be called for a refused stream");
   }
 
   @Test
