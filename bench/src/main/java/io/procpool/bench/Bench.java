@@ -3,6 +3,7 @@ package io.procpool.bench;
 import com.google.common.util.concurrent.Futures;
 import com.google.common.util.concurrent.ListenableFuture;
 import io.procpool.Pool;
+import io.procpool.slurm.SlurmLauncher;
 import io.procpool.PoolStats;
 import io.procpool.WorkerInfo;
 import java.io.PrintStream;
@@ -149,11 +150,22 @@ public final class Bench {
   private List<String> workerOptions = List.of();
 
   private void run() throws Exception {
+    for (String l : options.launchers()) {
+      launcher = l;
+      runWith();
+    }
+  }
+
+  /** Which launcher the pools of this part of the run use: "local" or "slurm" (see BenchOptions). */
+  private String launcher = "local";
+
+  private void runWith() throws Exception {
     int n = options.workers();
     log.printf(
-        "procpool-bench: %d workers%s, java %s, %d processors%n",
+        "procpool-bench: %d workers%s%s, java %s, %d processors%n",
         n,
         options.quick() ? " (quick)" : "",
+        launcher.equals("local") ? "" : " placed by " + launcher,
         Runtime.version(),
         Runtime.getRuntime().availableProcessors());
     // W1 first, each round with its own pool, so that no other pool competes for the cores.
@@ -205,11 +217,17 @@ public final class Bench {
   }
 
   private Pool newPool() {
-    return Pool.builder()
-        .name("bench")
-        .workers(options.workers())
-        .jvmOptions(options.workerJvmOptions().toArray(String[]::new))
-        .build();
+    Pool.Builder b =
+        Pool.builder()
+            .name("bench")
+            .workers(options.workers())
+            .jvmOptions(options.workerJvmOptions().toArray(String[]::new));
+    if (launcher.equals("slurm")) {
+      // Each worker a Slurm job (or a step, inside an allocation), dialing back over TLS like workers on
+      // other nodes would; its output discarded like the local workers'.
+      b.launcher(SlurmLauncher.builder().output(ProcessBuilder.Redirect.DISCARD).build());
+    }
+    return b.build();
   }
 
   /** W1, and RSS-idle-worker on the same fresh pool (read outside the timed spans). */
@@ -501,6 +519,9 @@ public final class Bench {
   }
 
   private void emit(JsonLine line) {
+    if (!launcher.equals("local")) {
+      line.put("launcher", launcher);
+    }
     out.println(line);
     out.flush();
   }

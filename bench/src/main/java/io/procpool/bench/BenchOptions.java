@@ -19,6 +19,10 @@ import java.util.Set;
  *     round, then W2..RT round after round on one pool. Later rounds show the JIT-warm steady state
  *     and give a profiler more samples; lines of rounds after the first carry a {@code "round"}
  *     field
+ * @param launchers where the pool's workers run ({@code --launchers local,slurm}; default {@code
+ *     local}): each launcher gets the whole run in turn, in this order, and its lines carry a {@code
+ *     "launcher"} field unless it is {@code local}; {@code slurm} places each worker with {@code srun}
+ *     on the cluster this machine belongs to (see procpool-slurm)
  */
 record BenchOptions(
     int workers,
@@ -26,7 +30,11 @@ record BenchOptions(
     int primeLimit,
     List<String> workerJvmOptions,
     Set<String> only,
-    int repeat) {
+    int repeat,
+    List<String> launchers) {
+
+  /** The launchers {@code --launchers} knows. */
+  static final List<String> LAUNCHERS = List.of("local", "slurm");
 
   /** The workload groups, in the order they run. */
   static final List<String> GROUPS = List.of("W1", "W2", "W3", "W4", "W5", "RT", "RSS");
@@ -49,7 +57,7 @@ record BenchOptions(
           + " [--worker-jvm-options \"OPTS\"] [--only "
           + String.join(",", GROUPS)
           + "," + String.join(",", EXTRA)
-          + "] [--repeat N]";
+          + "] [--repeat N] [--launchers local,slurm]";
 
   static BenchOptions parse(String... args) {
     int workers = Runtime.getRuntime().availableProcessors();
@@ -58,6 +66,7 @@ record BenchOptions(
     List<String> jvmOptions = new ArrayList<>();
     Set<String> only = new LinkedHashSet<>(GROUPS);
     int repeat = 1;
+    Set<String> launchers = new LinkedHashSet<>();
     for (int i = 0; i < args.length; i++) {
       String a = args[i];
       switch (a) {
@@ -104,11 +113,22 @@ record BenchOptions(
             only.add(group);
           }
         }
+        case "--launchers" -> {
+          for (String l : value(args, ++i, a).split(",", -1)) {
+            String launcher = l.trim().toLowerCase(java.util.Locale.ROOT);
+            if (!LAUNCHERS.contains(launcher)) {
+              throw new IllegalArgumentException(
+                  "--launchers names " + l + ", but the launchers are " + LAUNCHERS);
+            }
+            launchers.add(launcher);
+          }
+        }
         default -> throw new IllegalArgumentException("Unknown argument " + a + ". " + USAGE);
       }
     }
     return new BenchOptions(
-        workers, quick, primeLimit, List.copyOf(jvmOptions), Set.copyOf(only), repeat);
+        workers, quick, primeLimit, List.copyOf(jvmOptions), Set.copyOf(only), repeat,
+        launchers.isEmpty() ? List.of("local") : List.copyOf(launchers));
   }
 
   /** Scales a full-run count down for {@code --quick}. */

@@ -2,6 +2,7 @@ package io.procpool.slurm;
 
 import static java.util.Objects.requireNonNull;
 
+import io.procpool.spi.Network;
 import io.procpool.spi.WorkerHandle;
 import io.procpool.spi.WorkerLauncher;
 import io.procpool.spi.WorkerSpec;
@@ -47,8 +48,10 @@ public final class SlurmLauncher implements WorkerLauncher {
   private final List<String> extraArgs;
   private final ProcessBuilder.Redirect output;
   private final boolean insideAllocation;
+  private final Network network;
 
   private SlurmLauncher(Builder b) {
+    this.network = b.network;
     this.srun = b.srun;
     this.scancel = b.scancel;
     this.partition = b.partition;
@@ -76,6 +79,7 @@ public final class SlurmLauncher implements WorkerLauncher {
   public static final class Builder {
     private String srun = "srun";
     private String scancel = "scancel";
+    private Network network = Network.routable();
     private String partition;
     private String account;
     private int cpusPerWorker = 1;
@@ -192,6 +196,22 @@ public final class SlurmLauncher implements WorkerLauncher {
     }
 
     /**
+     * Where the workers may run, which decides how the pool listens for them. The default, {@link
+     * Network#routable()}: Slurm may place a worker on any node, so the pool listens on every interface
+     * with TLS and workers dial this machine's name or address (see {@link Network} for how it is found,
+     * and {@code -Dprocpool.advertisedHost} to choose it). {@link Network#thisMachine()} suits a cluster of
+     * one node, or a partition that is this machine: workers then use the pool's Unix socket and shared
+     * memory, and do not start unless Slurm places them here.
+     *
+     * @param network where the workers may run
+     * @return this builder
+     */
+    public Builder network(Network network) {
+      this.network = requireNonNull(network, "network");
+      return this;
+    }
+
+    /**
      * A launcher with these options.
      *
      * @return the launcher
@@ -252,6 +272,11 @@ public final class SlurmLauncher implements WorkerLauncher {
     cmd.addAll(extraArgs);
     cmd.addAll(spec.command());
     return cmd;
+  }
+
+  @Override
+  public Network network() {
+    return network;
   }
 
   @Override

@@ -181,4 +181,58 @@ class SlurmClusterTest {
       parent.destroyForcibly();
     }
   }
+
+  /** "job.step" of the Slurm step this task runs in. */
+  static String jobAndStep(Integer ignored) {
+    return System.getenv("SLURM_JOB_ID") + "." + System.getenv("SLURM_STEP_ID");
+  }
+
+  /**
+   * A parent run by {@code salloc}, inside the allocation: its pool's workers must be steps of that
+   * allocation's job. Prints its own job id, then each task's "job.step", then "done".
+   */
+  public static final class AllocationParent {
+    public static void main(String[] args) throws Exception {
+      System.out.println("allocation " + System.getenv("SLURM_JOB_ID"));
+      try (Pool pool = Pool.builder().workers(2).launcher(launcher()).build()) {
+        for (String s : pool.map(SlurmClusterTest::jobAndStep, List.of(1, 2, 3, 4, 5, 6, 7, 8))) {
+          System.out.println("task " + s);
+        }
+      }
+      System.out.println("done");
+    }
+  }
+
+  @Test
+  void pool_insideAnAllocation_workersAreStepsOfItsJob() throws Exception {
+    String java = ProcessHandle.current().info().command().orElseThrow();
+    Process salloc =
+        new ProcessBuilder(
+                "salloc", "--quiet", "--job-name=procpool-allocation-test", "--nodes=1", "--ntasks=1",
+                "--cpus-per-task=4", java, "-cp", System.getProperty("java.class.path"),
+                AllocationParent.class.getName())
+            .redirectError(ProcessBuilder.Redirect.DISCARD)
+            .start();
+    try {
+      String out = new String(salloc.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      assertTrue(salloc.waitFor(120, TimeUnit.SECONDS), "salloc did not end");
+      assertEquals(0, salloc.exitValue(), out);
+      List<String> lines = List.of(out.split("\n"));
+      assertTrue(lines.contains("done"), out);
+      String job = lines.get(0).substring("allocation ".length());
+      assertTrue(job.matches("[0-9]+"), "salloc gave no job id: " + out);
+      java.util.Set<String> steps = new java.util.HashSet<>();
+      for (String l : lines) {
+        if (l.startsWith("task ")) {
+          String[] js = l.substring(5).split("\\.");
+          assertEquals(job, js[0], "a task ran outside the allocation's job: " + l);
+          assertTrue(js[1].matches("[0-9]+"), "a task ran outside a step: " + l);
+          steps.add(js[1]);
+        }
+      }
+      assertEquals(2, steps.size(), "two workers, two steps: " + out);
+    } finally {
+      salloc.destroyForcibly();
+    }
+  }
 }

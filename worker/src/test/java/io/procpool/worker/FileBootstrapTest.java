@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.procpool.Pool;
+import io.procpool.spi.Network;
 import io.procpool.spi.WorkerHandle;
 import io.procpool.spi.WorkerLauncher;
 import io.procpool.spi.WorkerSpec;
@@ -15,6 +16,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -35,11 +37,22 @@ class FileBootstrapTest {
 
   static final class FileLauncher implements WorkerLauncher {
     final Path dir;
+    final Network network;
     final List<Path> files = new CopyOnWriteArrayList<>();
     final List<Process> processes = new CopyOnWriteArrayList<>();
 
     FileLauncher(Path dir) {
+      this(dir, Network.thisMachine());
+    }
+
+    FileLauncher(Path dir, Network network) {
       this.dir = dir;
+      this.network = network;
+    }
+
+    @Override
+    public Network network() {
+      return network;
     }
 
     @Override
@@ -105,7 +118,9 @@ class FileBootstrapTest {
   /** A parent of its own: builds a pool of file-bootstrapped workers, prints their pids, then waits. */
   public static final class Parent {
     public static void main(String[] args) throws Exception {
-      FileLauncher launcher = new FileLauncher(Path.of(args[0]));
+      FileLauncher launcher =
+          new FileLauncher(
+              Path.of(args[0]), args.length > 1 && args[1].equals("routable") ? Network.routable() : Network.thisMachine());
       Pool pool = Pool.builder().workers(2).launcher(launcher).build();
       assertEquals(42, (int) pool.submit(FileBootstrapTest::twice, 21).get());
       StringBuilder pids = new StringBuilder("pids");
@@ -120,11 +135,43 @@ class FileBootstrapTest {
 
   @Test
   void worker_bootstrapInAFileParentKilled_exitsWithinSeconds() throws Exception {
+    parentGone(false, Duration.ofSeconds(20));
+  }
+
+  /**
+   * A routable pool's worker, whose parent's machine goes silent without closing anything (here its JVM is
+   * stopped: the kernel still holds the connection open, nothing answers on it), leaves by itself: its
+   * keepalive ping goes unanswered (10 s of silence, then 10 s for the answer).
+   */
+  @Test
+  void routableWorker_parentStoppedNotClosed_exitsOnUnansweredKeepalive() throws Exception {
+    parentGone(true, Duration.ofSeconds(45));
+  }
+
+  /**
+   * Whether {@code h} still runs: a worker that exited while its parent is stopped stays a zombie (state
+   * Z) until the parent reaps it, and {@link ProcessHandle#isAlive} counts that as alive.
+   */
+  static boolean running(ProcessHandle h) {
+    if (!h.isAlive()) {
+      return false;
+    }
+    try {
+      String stat = Files.readString(Path.of("/proc/" + h.pid() + "/stat"));
+      return stat.charAt(stat.lastIndexOf(')') + 2) != 'Z';
+    } catch (IOException e) {
+      return false; // Gone between the two looks.
+    }
+  }
+
+  private void parentGone(boolean routableAndStopped, Duration within) throws Exception {
     String java = ProcessHandle.current().info().command().orElseThrow();
-    Process parent =
-        new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), Parent.class.getName(), dir.toString())
-            .redirectError(ProcessBuilder.Redirect.DISCARD)
-            .start();
+    List<String> cmd =
+        new ArrayList<>(List.of(java, "-cp", System.getProperty("java.class.path"), Parent.class.getName(), dir.toString()));
+    if (routableAndStopped) {
+      cmd.add("routable");
+    }
+    Process parent = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
     List<ProcessHandle> workers = new ArrayList<>();
     try {
       BufferedReader out =
@@ -138,12 +185,18 @@ class FileBootstrapTest {
         workers.add(ProcessHandle.of(Long.parseLong(pid)).orElseThrow());
       }
       assertEquals(2, workers.size());
-      // SIGKILL: no hook of the parent runs, and the workers' stdin was closed from the start.
-      parent.destroyForcibly();
-      assertTrue(parent.waitFor(30, TimeUnit.SECONDS));
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-      while (workers.stream().anyMatch(ProcessHandle::isAlive)) {
-        assertTrue(System.nanoTime() < deadline, "a worker outlived its parent by 20 s");
+      if (routableAndStopped) {
+        // SIGSTOP: the parent's connections stay open, and nothing answers on them.
+        Process stop = new ProcessBuilder("kill", "-STOP", Long.toString(parent.pid())).start();
+        assertTrue(stop.waitFor(10, TimeUnit.SECONDS) && stop.exitValue() == 0, "kill -STOP failed");
+      } else {
+        // SIGKILL: no hook of the parent runs, and the workers' stdin was closed from the start.
+        parent.destroyForcibly();
+        assertTrue(parent.waitFor(30, TimeUnit.SECONDS));
+      }
+      long deadline = System.nanoTime() + within.toNanos();
+      while (workers.stream().anyMatch(FileBootstrapTest::running)) {
+        assertTrue(System.nanoTime() < deadline, "a worker outlived its parent by " + within);
         Thread.sleep(50);
       }
     } finally {

@@ -105,6 +105,11 @@ public final class PoolCore {
     this.watchdog =
         new Watchdog(name, log, ctx, supervisor, counters, completions, System::nanoTime, config,
             resources.capture, resources.dir);
+    if (resources.network.isRoutable()) {
+      // A scheduler's queue may hold workers for minutes (see Network): ready with the first, wait for the rest.
+      lifecycle.readyWithFirstWorker();
+      watchdog.letQueuedStartsWait();
+    }
     ctx.reconcileWith(lifecycle::reconcile);
     try {
       Welcome.Builder welcome = Welcome.newBuilder();

@@ -54,6 +54,17 @@ final class PoolLifecycle implements Supervisor.Lifecycle {
   private boolean stoppedNow;
   private long startNanos;
 
+  /**
+   * Workers placed by a cluster's scheduler may wait in its queue for minutes: the pool is ready with its
+   * first worker, and the others join as they connect.
+   */
+  private boolean readyWithFirstWorker;
+
+  /** Lock-free setup, before {@link #start}: {@link #readyWithFirstWorker}. */
+  void readyWithFirstWorker() {
+    readyWithFirstWorker = true;
+  }
+
   PoolLifecycle(
       String name, System.Logger log, PoolConfig config, Outbox outbox, Dispatcher dispatcher,
       Completions completions, SettableFuture<Void> started, Runnable onTerminated) {
@@ -233,10 +244,17 @@ final class PoolLifecycle implements Supervisor.Lifecycle {
 
   @Override
   public void workerReady() {
-    if (state == State.STARTING && supervisor.allReady()) {
+    if (state == State.STARTING && (supervisor.allReady() || (readyWithFirstWorker && supervisor.anyReady()))) {
       transition(State.RUNNING);
-      log.log(System.Logger.Level.INFO, "{0}: ready, {1,number,#} worker(s) started in {2,number,#} ms",
-          name, config.workers(), TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos));
+      long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos);
+      if (supervisor.allReady()) {
+        log.log(System.Logger.Level.INFO, "{0}: ready, {1,number,#} worker(s) started in {2,number,#} ms",
+            name, config.workers(), millis);
+      } else {
+        log.log(System.Logger.Level.INFO,
+            "{0}: ready with {1,number,#} of {2,number,#} workers after {3,number,#} ms; the others join as they start",
+            name, supervisor.readyCount(), config.workers(), millis);
+      }
       outbox.later(() -> started.set(null));
     }
   }

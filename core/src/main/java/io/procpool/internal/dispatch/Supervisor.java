@@ -159,6 +159,22 @@ final class Supervisor {
   }
 
   /** Lock. Whether every index has a ready worker. */
+  boolean anyReady() {
+    return readyCount() > 0;
+  }
+
+  /** Lock. How many current workers are ready. */
+  int readyCount() {
+    int n = 0;
+    for (Worker w : current) {
+      if (w != null && w.state == Worker.State.READY) {
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** Lock. Whether every slot has a ready worker. */
   boolean allReady() {
     for (Worker w : current) {
       if (w == null || w.state != Worker.State.READY) {

@@ -53,6 +53,17 @@ final class Watchdog implements Runnable {
     this.dir = dir;
   }
 
+  /**
+   * Whether a worker that has not connected within the start timeout may go on waiting, once the pool has
+   * a ready worker: one a cluster's scheduler keeps in its queue is not failing, and cancelling it would
+   * only send its replacement to the back of the queue. Set before the first check.
+   */
+  private volatile boolean queuedStartsWait;
+
+  void letQueuedStartsWait() {
+    queuedStartsWait = true;
+  }
+
   /** How often to check: often enough for the shortest of the timeouts, between 5 and 250 ms. */
   static long periodMillis(PoolConfig config) {
     long period = TimeUnit.NANOSECONDS.toMillis(Durations.toNanosSaturated(config.heartbeatInterval()));
@@ -86,7 +97,8 @@ final class Watchdog implements Runnable {
         continue;
       }
       long silentNanos = now - w.lastHeardNanos;
-      if (w.state == Worker.State.LAUNCHING && silentNanos > startTimeoutNanos) {
+      if (w.state == Worker.State.LAUNCHING && silentNanos > startTimeoutNanos
+          && !(queuedStartsWait && supervisor.anyReady())) {
         w.startFailure = new io.procpool.WorkerStartException(
             "Timed out after " + taskMillis(startTimeoutNanos) + " ms waiting for worker " + w.index
                 + " (pid " + w.pid() + ") to connect",

@@ -122,6 +122,28 @@ class PoolLifecycleStatesTest {
   }
 
   @Test
+  void start_scheduledWorkersOneReady_runningWhileTheOthersStillWait() {
+    Pool pool = new Pool(3);
+    pool.lifecycle.readyWithFirstWorker();
+    pool.fx.ctx.update(() -> pool.lifecycle.start(System.nanoTime()));
+    assertFalse(pool.started.isDone(), "no worker is ready yet");
+    pool.ready(pool.workers()[1]);
+    assertEquals(PoolLifecycle.State.RUNNING, pool.state());
+    assertTrue(pool.started.isDone(), "build() returns with one worker of three");
+    pool.ready(pool.workers()[0]);
+    assertEquals(PoolLifecycle.State.RUNNING, pool.state());
+  }
+
+  @Test
+  void start_localWorkersOneReady_stillStarting() {
+    Pool pool = new Pool(2);
+    pool.fx.ctx.update(() -> pool.lifecycle.start(System.nanoTime()));
+    pool.ready(pool.workers()[0]);
+    assertEquals(PoolLifecycle.State.STARTING, pool.state());
+    assertFalse(pool.started.isDone(), "a local pool waits for every worker");
+  }
+
+  @Test
   void start_workerExitsBeforeReady_buildFailsNamingTheExit() throws Exception {
     Pool pool = new Pool(1);
     pool.fx.ctx.update(() -> pool.lifecycle.start(System.nanoTime()));

@@ -47,8 +47,12 @@ class WatchdogTest {
     final Watchdog watchdog;
 
     Harness(PoolConfig config) {
+      this(config, 1);
+    }
+
+    Harness(PoolConfig config, int workers) {
       supervisor =
-          new Supervisor("test-1", CoreFixtures.LOG, ctx, 1, launcher, tmp, false, timer, now::get, fx.counters,
+          new Supervisor("test-1", CoreFixtures.LOG, ctx, workers, launcher, tmp, false, timer, now::get, fx.counters,
               fx.settlement(0));
       supervisor.configure(lifecycle, Bootstrap.getDefaultInstance());
       watchdog = new Watchdog("test-1", CoreFixtures.LOG, ctx, supervisor, fx.counters, fx.completions, now::get,
@@ -56,9 +60,13 @@ class WatchdogTest {
     }
 
     Worker launch() {
-      ctx.update(() -> supervisor.reserve(0));
+      return launch(0);
+    }
+
+    Worker launch(int index) {
+      ctx.update(() -> supervisor.reserve(index));
       synchronized (ctx.lock) {
-        return supervisor.current()[0];
+        return supervisor.current()[index];
       }
     }
 
@@ -129,6 +137,36 @@ class WatchdogTest {
     h.watchdog.run();
     assertEquals(List.of("kill 1000"), events);
     assertEquals("Timed out after 5000 ms waiting for worker 0 (pid 1000) to connect", w.startFailure.getMessage());
+  }
+
+  @Test
+  void scheduledWorkerQueuedPastStartTimeout_anotherReady_keepsWaiting() {
+    Harness h = new Harness(DEFAULTS, 2);
+    h.watchdog.letQueuedStartsWait();
+    Worker ready = h.launch(0);
+    synchronized (h.ctx.lock) {
+      ready.moveTo(Worker.State.CONNECTED);
+      ready.moveTo(Worker.State.READY);
+    }
+    Worker queued = h.launch(1);
+    now.addAndGet(TimeUnit.MINUTES.toNanos(30));
+    synchronized (h.ctx.lock) {
+      ready.lastHeardNanos = now.get(); // The ready one keeps sending heartbeats.
+    }
+    h.watchdog.run();
+    assertEquals(List.of(), events, "a worker waiting in a scheduler's queue is not killed");
+    assertEquals(Worker.State.LAUNCHING, queued.state);
+  }
+
+  @Test
+  void scheduledWorkerPastStartTimeout_noneReady_killed() {
+    Harness h = new Harness(DEFAULTS, 1);
+    h.watchdog.letQueuedStartsWait();
+    Worker w = h.launch();
+    now.addAndGet(TimeUnit.SECONDS.toNanos(6));
+    h.watchdog.run();
+    assertEquals(List.of("kill 1000"), events);
+    assertEquals(Worker.State.DEAD, w.state);
   }
 
   @Test
