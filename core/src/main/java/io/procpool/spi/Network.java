@@ -17,7 +17,9 @@ import java.util.Optional;
  *       own, and each worker pins its SHA-256 fingerprint (from its bootstrap) instead of trusting any
  *       authority. Inside TLS each connection still opens with the pool's secret and each worker proves
  *       its slot with a secret of its own. Workers are sent large arrays inline (no shared memory, no
- *       shared files) and report each task they begin on their stream.
+ *       shared files) and report each task they begin on their stream. A scheduler may hold workers in
+ *       its queue: the pool is ready as soon as one worker is (the pool's {@code startTimeout} bounds
+ *       that wait), and the others join as they start, however long they wait.
  * </ul>
  *
  * <p>The address workers dial is {@code host:port}, where host is, in this order: the one given to

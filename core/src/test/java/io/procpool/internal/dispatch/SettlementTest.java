@@ -89,4 +89,55 @@ class SettlementTest {
     assertEquals(2, core.counters.retried);
     assertTrue(core.dispatcher.isEmpty());
   }
+
+  // A worker on another machine: no status file, its Begun reports in Worker.reported.
+
+  @Test
+  void remoteWorkerDeath_runningTaskReported_failsItAndRequeuesTheNextUncounted() throws Exception {
+    CoreFixtures core = new CoreFixtures(tmp);
+    Worker w = new Worker(0, 1, 0);
+    TaskRecord running = CoreFixtures.task(1, 1);
+    TaskRecord next = CoreFixtures.task(2, 1);
+    CoreFixtures.send(w, running);
+    CoreFixtures.send(w, next);
+    w.reported = new StatusFile.Snapshot(1, 100, 1);
+    w.exitCode = 137;
+    core.settle(core.settlement(0), w);
+    assertInstanceOf(WorkerCrashedException.class, CoreFixtures.failure(running));
+    assertFalse(next.future.isDone());
+    assertSame(next, core.dispatcher.head());
+    assertEquals(0, next.unreported, "its worker died running another task: nothing to suspect");
+  }
+
+  @Test
+  void remoteTask_killingEachWorkerBeforeItsReport_countedAsBegunOnTheSecondDeath() throws Exception {
+    CoreFixtures core = new CoreFixtures(tmp);
+    Settlement settlement = core.settlement(0);
+    TaskRecord done = CoreFixtures.task(1, 1);
+    TaskRecord poison = CoreFixtures.task(2, 1);
+    TaskRecord behind = CoreFixtures.task(3, 1);
+    // First worker: ran task 1 (its result arrived), then died before any report of task 2.
+    Worker first = new Worker(0, 1, 0);
+    CoreFixtures.send(first, done);
+    CoreFixtures.send(first, poison);
+    CoreFixtures.send(first, behind);
+    first.reported = new StatusFile.Snapshot(1, 100, 1);
+    first.release(done);
+    first.exitCode = 1;
+    core.settle(settlement, first);
+    assertFalse(poison.future.isDone(), "the first time, the unreported task is taken as not begun");
+    assertEquals(1, poison.unreported);
+    assertEquals(java.util.List.of(poison, behind), core.dispatcher.drain());
+    // Second worker: dies before reporting anything at all.
+    Worker second = new Worker(0, 2, 0);
+    CoreFixtures.send(second, poison);
+    CoreFixtures.send(second, behind);
+    second.reported = new StatusFile.Snapshot(0, 0, 0);
+    second.exitCode = 1;
+    core.settle(settlement, second);
+    WorkerCrashedException e = assertInstanceOf(WorkerCrashedException.class, CoreFixtures.failure(poison));
+    assertTrue(e.getMessage().contains("next in line on 2 workers"), e.getMessage());
+    assertFalse(behind.future.isDone(), "only the next-in-line is suspected");
+    assertSame(behind, core.dispatcher.head());
+  }
 }
