@@ -118,7 +118,7 @@ public final class PoolServer implements AutoCloseable {
     if (fingerprint.length == 0) {
       return NettyChannelBuilder.forTarget(target, Handshake.client(secret));
     }
-    return NettyChannelBuilder.forTarget(target, Handshake.client(secret, Tls.client(fingerprint)))
+    return NettyChannelBuilder.forTarget(target, Handshake.client(secret, PinnedCertificate.context(fingerprint)))
         .keepAliveTime(KEEPALIVE_SECONDS, TimeUnit.SECONDS)
         .keepAliveTimeout(KEEPALIVE_SECONDS, TimeUnit.SECONDS)
         .keepAliveWithoutCalls(true);

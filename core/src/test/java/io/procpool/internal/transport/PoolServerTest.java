@@ -386,7 +386,7 @@ class PoolServerTest {
   @Test
   void tls_fingerprintOfWrongLength_refusedAtOnce() {
     javax.net.ssl.SSLException e =
-        org.junit.jupiter.api.Assertions.assertThrows(javax.net.ssl.SSLException.class, () -> Tls.client(new byte[20]));
+        org.junit.jupiter.api.Assertions.assertThrows(javax.net.ssl.SSLException.class, () -> PinnedCertificate.context(new byte[20]));
     assertTrue(e.getMessage().contains("32 bytes"), e.getMessage());
   }
 }
