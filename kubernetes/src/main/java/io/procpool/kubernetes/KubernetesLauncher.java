@@ -30,6 +30,7 @@ import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -69,7 +70,8 @@ import java.util.regex.Pattern;
  *       the worker's main class) in the builder's image, with its resources, node selector, service account
  *       and environment. The pool's own worker command, which names this machine's java and class path,
  *       is not used; neither are the pool's JVM options, which go in {@code command} or in {@code
- *       JAVA_TOOL_OPTIONS} instead. The pool's {@code environment} variables are passed on.
+ *       JAVA_TOOL_OPTIONS} instead, nor its {@code workingDirectory} (the image's applies). The pool's
+ *       {@code environment} variables are passed on.
  *   <li>Both are named {@code procpool-<pool>-<launcher>-w<slot>-<start>} ({@link #podName}) and carry the
  *       labels {@value #MANAGED_BY_LABEL}{@code =procpool}, {@value #POOL_LABEL}{@code =}{@link
  *       #instanceId()} (one value per launcher, so that two pools of the same name never touch each other's
@@ -186,7 +188,7 @@ public final class KubernetesLauncher implements WorkerLauncher {
     this.labels = Map.copyOf(b.labels);
     this.nodeSelector = Map.copyOf(b.nodeSelector);
     this.serviceAccount = b.serviceAccount;
-    this.environment = new LinkedHashMap<>(b.environment);
+    this.environment = Collections.unmodifiableMap(new LinkedHashMap<>(b.environment));
     String podName = b.env.apply("POD_NAME");
     this.ownerPodExplicit = b.ownerPod != null;
     this.ownerPod = b.ownerPod != null ? b.ownerPod : podName == null || podName.isBlank() ? null : podName.strip();
@@ -392,7 +394,8 @@ public final class KubernetesLauncher implements WorkerLauncher {
         checkLabel(k, v, "labels");
         if (k.equals(MANAGED_BY_LABEL) || k.startsWith("procpool.io/")) {
           throw new IllegalArgumentException(
-              "labels has the key \"" + k + "\", but " + MANAGED_BY_LABEL + " and procpool.io/ keys are procpool's own");
+              "labels has the key \"" + k + "\", but " + MANAGED_BY_LABEL
+                  + " and procpool.io/ keys are procpool's own");
         }
       });
       this.labels.putAll(labels);
@@ -497,7 +500,8 @@ public final class KubernetesLauncher implements WorkerLauncher {
       for (String r : List.of("cpu", "memory")) {
         Quantity request = requests.get(r);
         Quantity limit = limits.get(r);
-        if (request != null && limit != null && request.getNumericalAmount().compareTo(limit.getNumericalAmount()) > 0) {
+        if (request != null && limit != null
+            && request.getNumericalAmount().compareTo(limit.getNumericalAmount()) > 0) {
           throw new IllegalStateException(
               r + "Request is " + request + ", but must not be more than " + r + "Limit, " + limit);
         }
@@ -562,7 +566,8 @@ public final class KubernetesLauncher implements WorkerLauncher {
         q = Quantity.parse(s);
         amount = q.getNumericalAmount();
       } catch (IllegalArgumentException | ArithmeticException e) {
-        throw new IllegalArgumentException(what + " is \"" + s + "\", but must be a Kubernetes quantity like " + example, e);
+        throw new IllegalArgumentException(
+            what + " is \"" + s + "\", but must be a Kubernetes quantity like " + example, e);
       }
       if (amount.signum() <= 0) {
         throw new IllegalArgumentException(what + " is \"" + s + "\", but must be more than 0");
@@ -745,9 +750,9 @@ public final class KubernetesLauncher implements WorkerLauncher {
     } catch (ExecutionException | TimeoutException e) {
       inf.stop();
       Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
+      String why = cause instanceof KubernetesClientException k ? reason(k) : String.valueOf(cause);
       throw new IOException("Cannot watch the Pods of KubernetesLauncher " + instanceId + " in namespace "
-          + namespace + ": " + (cause instanceof KubernetesClientException ? reason((KubernetesClientException) cause)
-              : String.valueOf(cause)), cause);
+          + namespace + ": " + why, cause);
     } catch (InterruptedException e) {
       inf.stop();
       Thread.currentThread().interrupt();

@@ -298,7 +298,8 @@ class KubernetesLauncherTest {
       assertEquals(1, pool.stats().retried());
       assertEquals("Running", phase(ranOn));
       assertEquals("gone", phase(first));
-      assertNull(client.secrets().inNamespace(ns).withName(first).get(), "the deleted Pod's Secret is deleted too");
+      await(Duration.ofSeconds(10), "the deleted Pod's Secret deleted too",
+          () -> client.secrets().inNamespace(ns).withName(first).get() == null);
       String next = pool.submit(WorkerTasks::whereAmI, 1).get(20, TimeUnit.SECONDS);
       assertEquals(ranOn, next.split(" ", -1)[1], "the pool goes on, on the replacement");
     } finally {
