@@ -18,22 +18,35 @@ import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
+import io.fabric8.kubernetes.client.server.mock.KubernetesMixedDispatcher;
+import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import io.fabric8.kubernetes.client.utils.Serialization;
+import io.fabric8.mockwebserver.Context;
+import io.fabric8.mockwebserver.MockWebServer;
+import io.fabric8.mockwebserver.http.Dispatcher;
+import io.fabric8.mockwebserver.http.MockResponse;
+import io.fabric8.mockwebserver.http.RecordedRequest;
+import io.fabric8.mockwebserver.http.Response;
+import io.fabric8.mockwebserver.http.WebSocket;
+import io.fabric8.mockwebserver.http.WebSocketListener;
 import io.procpool.Pool;
 import io.procpool.spi.WorkerHandle;
 import io.procpool.spi.WorkerSpec;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BooleanSupplier;
 import java.util.jar.JarFile;
 import java.util.jar.Manifest;
@@ -48,6 +61,8 @@ import org.junit.jupiter.api.condition.OS;
 import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.extension.TestWatcher;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * {@link KubernetesLauncher} against fabric8's mock API server (CRUD mode), with a {@link FakeKubelet} that
@@ -372,6 +387,69 @@ class KubernetesLauncherTest {
       sleeps.close();
     }
     assertEquals(List.of(), pods(exits3), "close() deletes the failed Pod it kept");
+  }
+
+  /** What an API server sends on a watch whose resource version it no longer has the events since. */
+  private static final String GONE = "{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\",\"apiVersion\":\"v1\","
+      + "\"status\":\"Failure\",\"message\":\"too old resource version\",\"reason\":\"Expired\",\"code\":410}}";
+
+  /**
+   * A CRUD mock API server of its own, on {@code port} (0: any). Its first watch, if {@code firstWatch} is
+   * not null, gets that one message instead of events.
+   */
+  private static KubernetesMockServer mockServer(int port, String firstWatch) {
+    KubernetesMixedDispatcher crud = new KubernetesMixedDispatcher(new HashMap<>());
+    AtomicBoolean first = new AtomicBoolean(firstWatch != null);
+    Dispatcher dispatcher = new Dispatcher() {
+      @Override
+      public MockResponse dispatch(RecordedRequest request) {
+        if (request.getPath().contains("watch=true") && first.getAndSet(false)) {
+          return new MockResponse().withWebSocketUpgrade(new WebSocketListener() {
+            @Override
+            public void onOpen(WebSocket ws, Response response) {
+              ws.send(firstWatch);
+            }
+          });
+        }
+        return crud.dispatch(request);
+      }
+    };
+    KubernetesMockServer api = new KubernetesMockServer(new Context(Serialization.jsonMapper()), new MockWebServer(),
+        new HashMap<>(), dispatcher, false);
+    api.init(InetAddress.getLoopbackAddress(), port);
+    return api;
+  }
+
+  /**
+   * The API server goes away, breaking the watch, and comes back without the worker's Pod and without the
+   * events that would tell of its deletion: the launcher's informer must watch again and re-list. It is
+   * told so by a 410 Gone (as a real server's watch from a compacted resource version), or meets a watch
+   * event it cannot read, after which fabric8's informer would by default stop for good.
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {GONE, "this is not a watch event"})
+  void informer_watchBrokenWhilePodDeleted_exitSeenOnRelist(String firstWatchAfterRestart) throws Exception {
+    KubernetesMockServer api = mockServer(0, null);
+    int port = api.getPort();
+    KubernetesMockServer restarted = null;
+    try (KubernetesClient own = api.createClient()) {
+      KubernetesLauncher k8s = KubernetesLauncher.builder(own).namespace(ns).image(IMAGE).build();
+      try {
+        WorkerHandle w = k8s.launch(spec(0, 1));
+        api.destroy();
+        restarted = mockServer(port, firstWatchAfterRestart);
+        assertEquals(137, w.onExit().get(30, TimeUnit.SECONDS), "the deletion seen on a re-list");
+        WorkerHandle after = k8s.launch(spec(0, 2));
+        own.pods().inNamespace(ns).withName(k8s.podName(spec(0, 2))).delete();
+        assertEquals(137, after.onExit().get(10, TimeUnit.SECONDS), "the informer watches again");
+      } finally {
+        k8s.close();
+      }
+    } finally {
+      if (restarted != null) {
+        restarted.destroy();
+      }
+    }
   }
 
   @Test
