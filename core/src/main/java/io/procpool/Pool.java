@@ -770,8 +770,11 @@ public final class Pool implements AutoCloseable {
       JvmCommand command =
           new JvmCommand(
               javaExecutable != null ? javaExecutable : JvmCommand.currentJava(),
-              // Unless the user limits the heap, cap each worker's so the whole pool fits in memory.
-              ImmutableList.copyOf(WorkerHeap.withDefaultMaxHeap(jvmOptions, environment, workers)),
+              // Unless the user limits the heap, cap each worker's so the whole pool fits in this machine's
+              // memory; workers that may run elsewhere keep their JVM's own default, that machine's.
+              launcher != null && launcher.network() != null && launcher.network().isRoutable()
+                  ? ImmutableList.copyOf(jvmOptions)
+                  : ImmutableList.copyOf(WorkerHeap.withDefaultMaxHeap(jvmOptions, environment, workers)),
               // The caller's class is one frame up; a stack walk of one frame costs microseconds.
               classpath != null
                   ? WorkerClasspath.of(classpath)

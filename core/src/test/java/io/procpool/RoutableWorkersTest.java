@@ -113,7 +113,9 @@ class RoutableWorkersTest {
 
   @Test
   void pool_routableLauncher_mapsOverTlsWithNothingSharedButTheNetwork() throws Exception {
-    try (Pool pool = Pool.builder().workers(2).launcher(launcher).build()) {
+    try (Pool pool = Pool.builder().workers(2).jvmOptions("-Dprocpool.test.routable=1").launcher(launcher).build()) {
+      // The builder's JVM options, without the maximum heap the pool sizes for this machine's memory.
+      assertEquals(List.of("-Dprocpool.test.routable=1"), launcher.specs.get(0).jvmOptions());
       // The listener: every interface, and workers dial a host that is not loopback.
       InetSocketAddress listening = (InetSocketAddress) pool.serverAddress();
       assertTrue(listening.getAddress().isAnyLocalAddress(), "listens on " + listening);

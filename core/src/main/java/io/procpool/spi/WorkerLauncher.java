@@ -42,8 +42,8 @@ public interface WorkerLauncher {
 
   /**
    * Whether this launcher's workers run on the parent's machine ({@link Network#thisMachine()}, the
-   * default) or may run on others ({@link Network#routable()}): the pool asks once, as it is built, and
-   * listens, encrypts and moves large arrays accordingly.
+   * default) or may run on others ({@link Network#routable()}): the pool asks as it is built, and listens,
+   * encrypts, moves large arrays and sizes worker heaps accordingly. The answer must not change.
    *
    * @return where the workers run
    */

@@ -37,9 +37,10 @@ public final class WorkerSpec {
   private final List<String> command;
   private final Map<String, String> environment;
   private final Path workingDirectory;
+  private final List<String> jvmOptions;
 
   /**
-   * Made by the pool for each launch; public so that a launcher's own tests can make one.
+   * As {@link #WorkerSpec(int, long, String, byte[], String, List, Map, Path, List)} with no JVM options.
    *
    * @param index the worker's slot, from 0
    * @param id this start's id, unique within the pool
@@ -53,6 +54,25 @@ public final class WorkerSpec {
   public WorkerSpec(
       int index, long id, String poolName, byte[] bootstrap, String target, List<String> command,
       Map<String, String> environment, Path workingDirectory) {
+    this(index, id, poolName, bootstrap, target, command, environment, workingDirectory, List.of());
+  }
+
+  /**
+   * Made by the pool for each launch; public so that a launcher's own tests can make one.
+   *
+   * @param index the worker's slot, from 0
+   * @param id this start's id, unique within the pool
+   * @param poolName the pool's name
+   * @param bootstrap what the worker reads first on its stdin (copied)
+   * @param target where the worker dials back
+   * @param command the command that runs the worker JVM on this machine
+   * @param environment variables to add to the worker's environment
+   * @param workingDirectory the directory to start the worker in, or null for the inherited one
+   * @param jvmOptions the worker JVM's options, as {@link #jvmOptions()} says
+   */
+  public WorkerSpec(
+      int index, long id, String poolName, byte[] bootstrap, String target, List<String> command,
+      Map<String, String> environment, Path workingDirectory, List<String> jvmOptions) {
     if (index < 0) {
       throw new IllegalArgumentException("worker index must be >= 0, not " + index);
     }
@@ -64,6 +84,19 @@ public final class WorkerSpec {
     this.command = List.copyOf(command);
     this.environment = Map.copyOf(environment);
     this.workingDirectory = workingDirectory;
+    this.jvmOptions = List.copyOf(jvmOptions);
+  }
+
+  /**
+   * The worker JVM's options from {@code Pool.builder().jvmOptions(...)}, for a launcher that writes its
+   * own command line (a container's) and so cannot use {@link #command()}, where they already are. For a
+   * launcher whose workers may run on other machines these are the builder's options alone; for one on
+   * this machine they also hold the maximum heap the pool chose when the builder set none.
+   *
+   * @return the options, in order
+   */
+  public List<String> jvmOptions() {
+    return jvmOptions;
   }
 
   /**

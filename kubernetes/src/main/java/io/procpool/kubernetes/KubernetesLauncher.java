@@ -69,9 +69,10 @@ import java.util.regex.Pattern;
  *       the builder's {@link Builder#command(List) command} (by default {@code java -cp /app/lib/*} and
  *       the worker's main class) in the builder's image, with its resources, node selector, service account
  *       and environment. The pool's own worker command, which names this machine's java and class path,
- *       is not used; neither are the pool's JVM options, which go in {@code command} or in {@code
- *       JAVA_TOOL_OPTIONS} instead, nor its {@code workingDirectory} (the image's applies). The pool's
- *       {@code environment} variables are passed on.
+ *       is not used, nor its {@code workingDirectory} (the image's applies). The pool's JVM options ({@code
+ *       Pool.builder().jvmOptions(...)}) follow the command's program when that is {@code java}, and go in
+ *       {@code JDK_JAVA_OPTIONS} otherwise (a script that starts java). The pool's {@code environment}
+ *       variables are passed on.
  *   <li>Both are named {@code procpool-<pool>-<launcher>-w<slot>-<start>} ({@link #podName}) and carry the
  *       labels {@value #MANAGED_BY_LABEL}{@code =procpool}, {@value #POOL_LABEL}{@code =}{@link
  *       #instanceId()} (one value per launcher, so that two pools of the same name never touch each other's
@@ -300,7 +301,8 @@ public final class KubernetesLauncher implements WorkerLauncher {
     /**
      * The worker container's command, which must start the worker JVM with its main class {@link
      * WorkerSpec#WORKER_MAIN_CLASS}; default {@code ["java", "-cp", "/app/lib/*",
-     * WorkerSpec.WORKER_MAIN_CLASS]}. JVM options ({@code -Xmx}, {@code -D...}) go here too.
+     * WorkerSpec.WORKER_MAIN_CLASS]}. The pool's JVM options are added after {@code java} (see the class
+     * comment); options of the image's own can go here too.
      *
      * @param command the program and its arguments, not empty
      * @return this builder
@@ -789,12 +791,35 @@ public final class KubernetesLauncher implements WorkerLauncher {
         .build();
   }
 
+  /**
+   * The container's command for a pool with JVM options {@code jvmOptions} ({@code
+   * Pool.builder().jvmOptions(...)}): right after the program when the program is {@code java}; else
+   * {@code command} itself, and the options go in {@code JDK_JAVA_OPTIONS}.
+   */
+  static List<String> containerCommand(List<String> command, List<String> jvmOptions) {
+    String program = command.get(0);
+    String base = program.substring(program.lastIndexOf('/') + 1);
+    if (jvmOptions.isEmpty() || !base.equals("java")) {
+      return command;
+    }
+    List<String> out = new ArrayList<>(command.size() + jvmOptions.size());
+    out.add(program);
+    out.addAll(jvmOptions);
+    out.addAll(command.subList(1, command.size()));
+    return out;
+  }
+
   /** The Pod for {@code spec}; its bootstrap is in the Secret {@code name}, never here. */
   Pod pod(WorkerSpec spec, String name, List<OwnerReference> parents) {
     Map<String, String> vars = new LinkedHashMap<>(spec.environment());
     vars.remove(BOOTSTRAP_VARIABLE);
     vars.remove(BOOTSTRAP_FILE_VARIABLE);
     vars.putAll(environment);
+    List<String> containerCommand = containerCommand(command, spec.jvmOptions());
+    if (containerCommand == command && !spec.jvmOptions().isEmpty()) {
+      // A wrapper (a script that execs java): the java launcher reads its options from here.
+      vars.merge("JDK_JAVA_OPTIONS", String.join(" ", spec.jvmOptions()), (mine, pool) -> pool + " " + mine);
+    }
     List<EnvVar> env = new ArrayList<>();
     vars.forEach((k, v) -> env.add(new EnvVar(k, v, null)));
     env.add(new EnvVarBuilder().withName(BOOTSTRAP_VARIABLE)
@@ -827,7 +852,7 @@ public final class KubernetesLauncher implements WorkerLauncher {
         .withName(CONTAINER_NAME)
         .withImage(image)
         .withImagePullPolicy(imagePullPolicy)
-        .withCommand(command)
+        .withCommand(containerCommand)
         .withEnv(env)
         .withResources(requests.isEmpty() && limits.isEmpty() ? null
             : new ResourceRequirementsBuilder()

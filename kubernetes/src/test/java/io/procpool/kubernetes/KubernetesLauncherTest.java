@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.fabric8.kubernetes.api.model.Container;
@@ -231,7 +232,8 @@ class KubernetesLauncherTest {
         .labels(Map.of("team", "search"))
         .environment(Map.of("GREETING", "hello"))
         .build();
-    try (Pool pool = Pool.builder().workers(2).launcher(k8s).build()) {
+    try (Pool pool =
+        Pool.builder().workers(2).jvmOptions("-Dprocpool.test.option=from-the-pool").launcher(k8s).build()) {
       List<Integer> inputs = new ArrayList<>();
       for (int i = 0; i < 200; i++) {
         inputs.add(i);
@@ -248,6 +250,7 @@ class KubernetesLauncherTest {
         pids.add(Long.parseLong(f[0]));
         assertTrue(podNames.contains(f[1]), "a task ran outside the Pods " + podNames + ": " + r);
         assertEquals("hello", f[2], r);
+        assertEquals("from-the-pool", f[3], "the pool's JVM options reach the container's java: " + r);
       }
       assertFalse(pids.contains(ProcessHandle.current().pid()), "a task ran in the test JVM");
       assertTrue(kubelet.pids().containsAll(pids), pids + " are not all the kubelet's " + kubelet.pids());
@@ -266,7 +269,9 @@ class KubernetesLauncherTest {
         Container c = pod.getSpec().getContainers().get(0);
         assertEquals(KubernetesLauncher.CONTAINER_NAME, c.getName());
         assertEquals(IMAGE, c.getImage());
-        assertEquals(WORKER_COMMAND, c.getCommand());
+        List<String> expected = new ArrayList<>(WORKER_COMMAND);
+        expected.add(1, "-Dprocpool.test.option=from-the-pool");
+        assertEquals(expected, c.getCommand(), "the launcher's command, the pool's JVM options after its java");
         assertEquals(new Quantity("250m"), c.getResources().getRequests().get("cpu"));
         assertEquals(new Quantity("1Gi"), c.getResources().getLimits().get("memory"));
         EnvVar bootstrap = c.getEnv().stream().filter(e -> e.getName().equals("PROCPOOL_BOOTSTRAP")).findFirst()
@@ -649,5 +654,16 @@ class KubernetesLauncherTest {
           .withNewState().withNewTerminated().withExitCode(exitCode).endTerminated().endState().build()).endStatus();
     }
     return b.build();
+  }
+
+  @Test
+  void containerCommand_poolJvmOptions_followJavaOrLeaveAScriptAlone() {
+    List<String> opts = List.of("-Xmx2g", "-Dx=y");
+    assertEquals(List.of("/usr/bin/java", "-Xmx2g", "-Dx=y", "-cp", "/app/lib/*", "Main"),
+        KubernetesLauncher.containerCommand(List.of("/usr/bin/java", "-cp", "/app/lib/*", "Main"), opts));
+    List<String> script = List.of("/app/run-worker.sh");
+    assertSame(script, KubernetesLauncher.containerCommand(script, opts), "a script gets them in JDK_JAVA_OPTIONS");
+    List<String> plain = List.of("java", "Main");
+    assertSame(plain, KubernetesLauncher.containerCommand(plain, List.of()));
   }
 }

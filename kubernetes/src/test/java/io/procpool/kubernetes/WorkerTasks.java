@@ -12,7 +12,8 @@ final class WorkerTasks {
 
   /** Where a task ran: the worker's pid, its Pod (downward API) and a variable the launcher set. */
   static String whereAmI(Integer ignored) {
-    return ProcessHandle.current().pid() + " " + System.getenv("POD_NAME") + " " + System.getenv("GREETING");
+    return ProcessHandle.current().pid() + " " + System.getenv("POD_NAME") + " " + System.getenv("GREETING") + " "
+        + System.getProperty("procpool.test.option");
   }
 
   /** The first run makes the marker file and then works for a minute; a run that finds it returns at once. */

@@ -213,7 +213,8 @@ final class PoolResources {
             .build();
     return new WorkerSpec(bootstrap.getWorkerIndex(), bootstrap.getWorkerId(), bootstrap.getPoolName(),
         delimited(own), bootstrap.getTarget(), line,
-        command == null ? Map.of() : command.environment(), command == null ? null : command.workingDirectory());
+        command == null ? Map.of() : command.environment(), command == null ? null : command.workingDirectory(),
+        command == null ? List.of() : command.jvmOptions());
   }
 
   /** {@code bootstrap} as a worker reads it: length-delimited. */
