@@ -3,16 +3,9 @@ package io.procpool.kubernetes;
 import static java.util.Objects.requireNonNull;
 
 import com.google.errorprone.annotations.concurrent.GuardedBy;
-import io.fabric8.kubernetes.api.model.ContainerStateTerminated;
-import io.fabric8.kubernetes.api.model.ContainerStatus;
-import io.fabric8.kubernetes.api.model.EnvVar;
-import io.fabric8.kubernetes.api.model.EnvVarBuilder;
 import io.fabric8.kubernetes.api.model.OwnerReference;
-import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
-import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.Quantity;
-import io.fabric8.kubernetes.api.model.ResourceRequirementsBuilder;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.api.model.Status;
@@ -27,23 +20,17 @@ import io.procpool.spi.WorkerLauncher;
 import io.procpool.spi.WorkerSpec;
 import java.io.IOException;
 import java.math.BigDecimal;
-import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
-import java.util.Base64;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
 import java.util.regex.Pattern;
 
@@ -134,8 +121,6 @@ public final class KubernetesLauncher implements WorkerLauncher {
   static final String BOOTSTRAP_VARIABLE = "PROCPOOL_BOOTSTRAP";
   static final String BOOTSTRAP_FILE_VARIABLE = "PROCPOOL_BOOTSTRAP_FILE";
   static final List<String> DEFAULT_COMMAND = List.of("java", "-cp", "/app/lib/*", WorkerSpec.WORKER_MAIN_CLASS);
-  /** A deleted Pod's exit code when it had none of its own: that of a process killed by SIGKILL. */
-  static final int DELETED_EXIT_CODE = 137;
 
   private static final System.Logger LOG = System.getLogger("io.procpool.kubernetes");
   private static final Pattern DNS_LABEL = Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?");
@@ -144,21 +129,18 @@ public final class KubernetesLauncher implements WorkerLauncher {
   private static final Pattern LABEL_NAME = Pattern.compile("[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?");
   private static final Pattern ENV_NAME = Pattern.compile("[-._a-zA-Z][-._a-zA-Z0-9]*");
   private static final Set<String> PULL_POLICIES = Set.of("Always", "IfNotPresent", "Never");
-  private static final int MAX_NAME = 63;
+  /** The longest name or label value Kubernetes takes. */
+  static final int MAX_NAME = 63;
   private static final long INFORMER_START_SECONDS = 60;
 
   private final KubernetesClient client;
   private final boolean ownsClient;
   private final String namespace;
   private final String image;
-  private final List<String> command;
-  private final String imagePullPolicy;
-  private final Map<String, Quantity> requests;
-  private final Map<String, Quantity> limits;
-  private final Map<String, String> labels;
-  private final Map<String, String> nodeSelector;
-  private final String serviceAccount;
-  private final Map<String, String> environment;
+  /** What each worker's Pod and Secret look like. */
+  private final WorkerPods pods;
+  /** The launcher as its workers see it. */
+  private final PodWorker.Pods forWorkers = new ForWorkers();
   private final String ownerPod;
   private final boolean ownerPodExplicit;
   private final Network network;
@@ -182,19 +164,15 @@ public final class KubernetesLauncher implements WorkerLauncher {
     String ns = b.namespace != null ? b.namespace : client.getNamespace();
     this.namespace = ns == null || ns.isBlank() ? "default" : ns;
     this.image = b.image;
-    this.command = b.command;
-    this.imagePullPolicy = b.imagePullPolicy;
-    this.requests = Map.copyOf(b.requests);
-    this.limits = Map.copyOf(b.limits);
-    this.labels = Map.copyOf(b.labels);
-    this.nodeSelector = Map.copyOf(b.nodeSelector);
-    this.serviceAccount = b.serviceAccount;
-    this.environment = Collections.unmodifiableMap(new LinkedHashMap<>(b.environment));
     String podName = b.env.apply("POD_NAME");
     this.ownerPodExplicit = b.ownerPod != null;
     this.ownerPod = b.ownerPod != null ? b.ownerPod : podName == null || podName.isBlank() ? null : podName.strip();
     this.network = network(b.parentHost, b.env.apply("POD_IP"));
     this.instanceId = randomId();
+    this.pods =
+        new WorkerPods(namespace, instanceId, b.image, b.command, b.imagePullPolicy, Map.copyOf(b.requests),
+            Map.copyOf(b.limits), Map.copyOf(b.labels), Map.copyOf(b.nodeSelector), b.serviceAccount,
+            Collections.unmodifiableMap(new LinkedHashMap<>(b.environment)));
   }
 
   private static Network network(String parentHost, String podIp) {
@@ -607,13 +585,7 @@ public final class KubernetesLauncher implements WorkerLauncher {
    * @return the Pod's name
    */
   public String podName(WorkerSpec spec) {
-    String tail = "-" + instanceId + "-w" + spec.index() + "-" + Long.toUnsignedString(spec.id());
-    String pool = spec.poolName().toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9]+", "-").replaceAll("^-+|-+$", "");
-    String base = pool.startsWith("procpool") ? pool : pool.isEmpty() ? "procpool" : "procpool-" + pool;
-    if (base.length() + tail.length() > MAX_NAME) {
-      base = base.substring(0, MAX_NAME - tail.length()).replaceAll("-+$", "");
-    }
-    return base + tail;
+    return pods.name(spec);
   }
 
   @Override
@@ -638,25 +610,25 @@ public final class KubernetesLauncher implements WorkerLauncher {
     // Proceed in 4 steps: the informer and owners; the Secret; the Pod; the Secret owned by the Pod.
     List<OwnerReference> parents = prepare();
     String name = podName(spec);
-    PodWorker worker = new PodWorker(name);
+    PodWorker worker = new PodWorker(forWorkers, name);
     // Before the Pod exists, so that no event about it can come before its worker is known.
     workers.put(name, worker);
     try {
-      client.secrets().inNamespace(namespace).resource(secret(spec, name, parents)).create();
+      client.secrets().inNamespace(namespace).resource(pods.secret(spec, name, parents)).create();
     } catch (KubernetesClientException e) {
       workers.remove(name, worker);
       throw new IOException("Cannot create Secret " + namespace + "/" + name + " for " + spec + ": " + reason(e), e);
     }
     Pod pod;
     try {
-      pod = client.pods().inNamespace(namespace).resource(pod(spec, name, parents)).create();
+      pod = client.pods().inNamespace(namespace).resource(pods.pod(spec, name, parents)).create();
     } catch (KubernetesClientException e) {
       workers.remove(name, worker);
       deleteSecret(name);
       throw new IOException("Cannot create Pod " + namespace + "/" + name + " for " + spec + ": " + reason(e), e);
     }
     try {
-      OwnerReference byPod = ownerReference(pod);
+      OwnerReference byPod = WorkerPods.ownerReference(pod);
       client.secrets().inNamespace(namespace).withName(name).edit(s -> new SecretBuilder(s)
           .editMetadata().addToOwnerReferences(byPod).endMetadata().build());
     } catch (KubernetesClientException e) {
@@ -713,7 +685,7 @@ public final class KubernetesLauncher implements WorkerLauncher {
           ownerPod, namespace);
       return List.of();
     }
-    return List.of(ownerReference(owner));
+    return List.of(WorkerPods.ownerReference(owner));
   }
 
   @GuardedBy("this")
@@ -760,161 +732,6 @@ public final class KubernetesLauncher implements WorkerLauncher {
       Thread.currentThread().interrupt();
       throw new IOException("Interrupted while starting to watch the Pods of KubernetesLauncher " + instanceId, e);
     }
-  }
-
-  private Map<String, String> labels(WorkerSpec spec) {
-    Map<String, String> l = new LinkedHashMap<>(labels);
-    l.put(MANAGED_BY_LABEL, "procpool");
-    l.put(POOL_LABEL, instanceId);
-    l.put(WORKER_INDEX_LABEL, Integer.toString(spec.index()));
-    l.put(WORKER_ID_LABEL, Long.toUnsignedString(spec.id()));
-    return l;
-  }
-
-  /**
-   * The Secret for {@code spec}'s bootstrap. Its {@code data} is base64 of what the worker's variable
-   * holds, which is base64 itself: the kubelet decodes {@code data} once as it sets the variable.
-   */
-  Secret secret(WorkerSpec spec, String name, List<OwnerReference> parents) {
-    String value = Base64.getEncoder().encodeToString(spec.bootstrap());
-    return new SecretBuilder()
-        .withNewMetadata()
-        .withName(name)
-        .withNamespace(namespace)
-        .withLabels(labels(spec))
-        .addToAnnotations(POOL_NAME_ANNOTATION, spec.poolName())
-        .withOwnerReferences(parents)
-        .endMetadata()
-        .withType("Opaque")
-        .withImmutable(true)
-        .addToData(SECRET_KEY, Base64.getEncoder().encodeToString(value.getBytes(StandardCharsets.US_ASCII)))
-        .build();
-  }
-
-  /**
-   * The container's command for a pool with JVM options {@code jvmOptions} ({@code
-   * Pool.builder().jvmOptions(...)}): right after the program when the program is {@code java}; else
-   * {@code command} itself, and the options go in {@code JDK_JAVA_OPTIONS}.
-   */
-  static List<String> containerCommand(List<String> command, List<String> jvmOptions) {
-    String program = command.get(0);
-    String base = program.substring(program.lastIndexOf('/') + 1);
-    if (jvmOptions.isEmpty() || !base.equals("java")) {
-      return command;
-    }
-    List<String> out = new ArrayList<>(command.size() + jvmOptions.size());
-    out.add(program);
-    out.addAll(jvmOptions);
-    out.addAll(command.subList(1, command.size()));
-    return out;
-  }
-
-  /** The Pod for {@code spec}; its bootstrap is in the Secret {@code name}, never here. */
-  Pod pod(WorkerSpec spec, String name, List<OwnerReference> parents) {
-    Map<String, String> vars = new LinkedHashMap<>(spec.environment());
-    vars.remove(BOOTSTRAP_VARIABLE);
-    vars.remove(BOOTSTRAP_FILE_VARIABLE);
-    vars.putAll(environment);
-    List<String> containerCommand = containerCommand(command, spec.jvmOptions());
-    if (containerCommand == command && !spec.jvmOptions().isEmpty()) {
-      // A wrapper (a script that execs java): the java launcher reads its options from here.
-      vars.merge("JDK_JAVA_OPTIONS", String.join(" ", spec.jvmOptions()), (mine, pool) -> pool + " " + mine);
-    }
-    List<EnvVar> env = new ArrayList<>();
-    vars.forEach((k, v) -> env.add(new EnvVar(k, v, null)));
-    env.add(new EnvVarBuilder().withName(BOOTSTRAP_VARIABLE)
-        .withNewValueFrom().withNewSecretKeyRef().withName(name).withKey(SECRET_KEY).endSecretKeyRef().endValueFrom()
-        .build());
-    // The downward API, for tasks that want to know where they run (and for a pool a task makes itself).
-    for (String[] field : new String[][] {
-        {"POD_NAME", "metadata.name"}, {"POD_NAMESPACE", "metadata.namespace"}, {"POD_IP", "status.podIP"},
-        {"NODE_NAME", "spec.nodeName"}}) {
-      if (!vars.containsKey(field[0])) {
-        env.add(new EnvVarBuilder().withName(field[0])
-            .withNewValueFrom().withNewFieldRef().withFieldPath(field[1]).endFieldRef().endValueFrom().build());
-      }
-    }
-    return new PodBuilder()
-        .withNewMetadata()
-        .withName(name)
-        .withNamespace(namespace)
-        .withLabels(labels(spec))
-        .addToAnnotations(POOL_NAME_ANNOTATION, spec.poolName())
-        .withOwnerReferences(parents)
-        .endMetadata()
-        .withNewSpec()
-        .withRestartPolicy("Never")
-        // A namespace's Services would otherwise each add variables to the worker's environment.
-        .withEnableServiceLinks(false)
-        .withServiceAccountName(serviceAccount)
-        .withNodeSelector(nodeSelector.isEmpty() ? null : nodeSelector)
-        .addNewContainer()
-        .withName(CONTAINER_NAME)
-        .withImage(image)
-        .withImagePullPolicy(imagePullPolicy)
-        .withCommand(containerCommand)
-        .withEnv(env)
-        .withResources(requests.isEmpty() && limits.isEmpty() ? null
-            : new ResourceRequirementsBuilder()
-                .withRequests(requests.isEmpty() ? null : requests)
-                .withLimits(limits.isEmpty() ? null : limits)
-                .build())
-        .endContainer()
-        .endSpec()
-        .build();
-  }
-
-  private static OwnerReference ownerReference(Pod owner) {
-    return new OwnerReferenceBuilder()
-        .withApiVersion("v1")
-        .withKind("Pod")
-        .withName(owner.getMetadata().getName())
-        .withUid(owner.getMetadata().getUid())
-        .build();
-  }
-
-  /**
-   * The exit code of a Pod that has ended ({@code Succeeded} or {@code Failed}), else null: its worker
-   * container's, or 0 and 1 when there is none (1 also for a failed Pod whose container says 0).
-   */
-  static Integer exitCode(Pod pod) {
-    String phase = pod.getStatus() == null ? null : pod.getStatus().getPhase();
-    Integer code = terminatedCode(pod);
-    if ("Succeeded".equals(phase)) {
-      return code != null ? code : 0;
-    }
-    if ("Failed".equals(phase)) {
-      return code != null && code != 0 ? code : 1;
-    }
-    return null;
-  }
-
-  /**
-   * The exit code of a Pod that was deleted: as {@link #exitCode} if it had ended, else its container's if
-   * that had ended, else {@value #DELETED_EXIT_CODE}.
-   */
-  static int deletedExitCode(Pod pod) {
-    if (pod == null) {
-      return DELETED_EXIT_CODE;
-    }
-    Integer code = exitCode(pod);
-    if (code == null) {
-      code = terminatedCode(pod);
-    }
-    return code != null ? code : DELETED_EXIT_CODE;
-  }
-
-  private static Integer terminatedCode(Pod pod) {
-    if (pod.getStatus() == null || pod.getStatus().getContainerStatuses() == null) {
-      return null;
-    }
-    for (ContainerStatus s : pod.getStatus().getContainerStatuses()) {
-      if (CONTAINER_NAME.equals(s.getName()) && s.getState() != null) {
-        ContainerStateTerminated t = s.getState().getTerminated();
-        return t == null ? null : t.getExitCode();
-      }
-    }
-    return null;
   }
 
   /** What the API server said: its status message and code, else the exception's message. */
@@ -975,10 +792,38 @@ public final class KubernetesLauncher implements WorkerLauncher {
       inf.stop();
     }
     for (PodWorker w : workers.values()) {
-      w.finish(deletedExitCode(w.last), false);
+      w.finish(PodExits.deletedExitCode(w.last), false);
     }
     if (ownsClient) {
       client.close();
+    }
+  }
+
+  /** What a {@link PodWorker} asks of its launcher. */
+  private final class ForWorkers implements PodWorker.Pods {
+    @Override
+    public String namespace() {
+      return namespace;
+    }
+
+    @Override
+    public boolean closed() {
+      return closed;
+    }
+
+    @Override
+    public void ended(String name, PodWorker worker) {
+      workers.remove(name, worker);
+    }
+
+    @Override
+    public void deletePod(String name) {
+      KubernetesLauncher.this.deletePod(name);
+    }
+
+    @Override
+    public void deleteSecret(String name) {
+      KubernetesLauncher.this.deleteSecret(name);
     }
   }
 
@@ -986,90 +831,5 @@ public final class KubernetesLauncher implements WorkerLauncher {
   public String toString() {
     return "KubernetesLauncher[" + instanceId + ", namespace=" + namespace + ", image=" + image + ", workers="
         + workers.size() + (closed ? ", closed" : "") + "]";
-  }
-
-  /** A worker as its Pod: what the informer last saw of it, and its exit. */
-  private final class PodWorker implements WorkerHandle {
-    private final String name;
-    private final CompletableFuture<Integer> exit = new CompletableFuture<>();
-    private final AtomicBoolean killed = new AtomicBoolean();
-    private volatile Pod last;
-
-    PodWorker(String name) {
-      this.name = name;
-    }
-
-    /** The informer saw the Pod made or changed. */
-    void observed(Pod pod) {
-      last = pod;
-      Integer code = exitCode(pod);
-      if (code != null) {
-        // A Pod that succeeded has nothing to show; one that failed is kept for its logs.
-        finish(code, code == 0 && "Succeeded".equals(pod.getStatus().getPhase()));
-      }
-    }
-
-    /** The informer saw the Pod deleted. */
-    void deleted(Pod pod) {
-      finish(deletedExitCode(pod != null ? pod : last), false);
-    }
-
-    void finish(int code, boolean deletePod) {
-      if (!exit.complete(code)) {
-        return;
-      }
-      workers.remove(name, this);
-      if (closed) {
-        return; // close() deletes everything left.
-      }
-      deleteSecret(name);
-      if (deletePod) {
-        try {
-          deletePod(name);
-        } catch (KubernetesClientException e) {
-          // Logged; close() tries again.
-        }
-      }
-    }
-
-    @Override
-    public CompletableFuture<Integer> onExit() {
-      return exit;
-    }
-
-    /**
-     * Deletes the Pod, with grace period 0, and its Secret. {@link #onExit()} completes when the informer
-     * sees the Pod gone; at once with 137 if the API server cannot be asked.
-     */
-    @Override
-    public void kill() {
-      if (!killed.compareAndSet(false, true)) {
-        return;
-      }
-      try {
-        deletePod(name);
-      } catch (KubernetesClientException e) {
-        // The worker may run on; it exits by itself once the pool drops its stream.
-        finish(deletedExitCode(last), false);
-      }
-      deleteSecret(name);
-    }
-
-    @Override
-    public long pid() {
-      return -1;
-    }
-
-    @Override
-    public String description() {
-      Pod p = last;
-      String node = p == null || p.getSpec() == null ? null : p.getSpec().getNodeName();
-      return "Pod " + namespace + "/" + name + (node == null ? "" : " on node " + node);
-    }
-
-    @Override
-    public String toString() {
-      return description();
-    }
   }
 }

@@ -634,16 +634,16 @@ class KubernetesLauncherTest {
 
   @Test
   void exitCode_podPhases_mappedAsDocumented() {
-    assertNull(KubernetesLauncher.exitCode(pod("Pending", null)));
-    assertNull(KubernetesLauncher.exitCode(pod("Running", null)));
-    assertEquals(0, KubernetesLauncher.exitCode(pod("Succeeded", null)));
-    assertEquals(1, KubernetesLauncher.exitCode(pod("Failed", null)));
-    assertEquals(1, KubernetesLauncher.exitCode(pod("Failed", 0)));
-    assertEquals(3, KubernetesLauncher.exitCode(pod("Failed", 3)));
-    assertEquals(137, KubernetesLauncher.deletedExitCode(pod("Running", null)));
-    assertEquals(137, KubernetesLauncher.deletedExitCode(null));
-    assertEquals(2, KubernetesLauncher.deletedExitCode(pod("Running", 2)));
-    assertEquals(0, KubernetesLauncher.deletedExitCode(pod("Succeeded", 0)));
+    assertNull(PodExits.exitCode(pod("Pending", null)));
+    assertNull(PodExits.exitCode(pod("Running", null)));
+    assertEquals(0, PodExits.exitCode(pod("Succeeded", null)));
+    assertEquals(1, PodExits.exitCode(pod("Failed", null)));
+    assertEquals(1, PodExits.exitCode(pod("Failed", 0)));
+    assertEquals(3, PodExits.exitCode(pod("Failed", 3)));
+    assertEquals(137, PodExits.deletedExitCode(pod("Running", null)));
+    assertEquals(137, PodExits.deletedExitCode(null));
+    assertEquals(2, PodExits.deletedExitCode(pod("Running", 2)));
+    assertEquals(0, PodExits.deletedExitCode(pod("Succeeded", 0)));
   }
 
   private static Pod pod(String phase, Integer exitCode) {
@@ -660,10 +660,10 @@ class KubernetesLauncherTest {
   void containerCommand_poolJvmOptions_followJavaOrLeaveAScriptAlone() {
     List<String> opts = List.of("-Xmx2g", "-Dx=y");
     assertEquals(List.of("/usr/bin/java", "-Xmx2g", "-Dx=y", "-cp", "/app/lib/*", "Main"),
-        KubernetesLauncher.containerCommand(List.of("/usr/bin/java", "-cp", "/app/lib/*", "Main"), opts));
+        WorkerPods.containerCommand(List.of("/usr/bin/java", "-cp", "/app/lib/*", "Main"), opts));
     List<String> script = List.of("/app/run-worker.sh");
-    assertSame(script, KubernetesLauncher.containerCommand(script, opts), "a script gets them in JDK_JAVA_OPTIONS");
+    assertSame(script, WorkerPods.containerCommand(script, opts), "a script gets them in JDK_JAVA_OPTIONS");
     List<String> plain = List.of("java", "Main");
-    assertSame(plain, KubernetesLauncher.containerCommand(plain, List.of()));
+    assertSame(plain, WorkerPods.containerCommand(plain, List.of()));
   }
 }
